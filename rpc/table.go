@@ -1,0 +1,10 @@
+package rpc
+
+// buildTable assembles the dispatch table from the handler groups.
+func (s *Server) buildTable() table {
+	t := table{}
+	s.connHandlers(t)
+	s.listHandlers(t)
+	s.eventHandlers(t)
+	return t
+}
