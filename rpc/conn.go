@@ -243,6 +243,7 @@ const maxPendingFDs = 2 * maxFDs
 func (r fdReader) Read(p []byte) (int, error) {
 	oob := make([]byte, unix.CmsgSpace(4*maxFDs))
 	n, oobn, _, _, err := r.c.uc.ReadMsgUnix(p, oob)
+	n = max(n, 0)
 	if oobn > 0 {
 		msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
 		if perr == nil {

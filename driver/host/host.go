@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +23,16 @@ import (
 // /etc).
 type Host struct {
 	Proc, Sys, Etc string
+
+	mu       sync.Mutex
+	info     NodeInfo
+	infoTime time.Time
 }
+
+// nodeInfoTTL is how long NodeInfo reuses what it read: the topology and
+// memory size change only on hot-plug, and clients such as virt-manager
+// poll the call every second.
+const nodeInfoTTL = time.Second
 
 // New returns a Host that reads the real machine.
 func New() *Host {
@@ -111,6 +122,19 @@ func (h *Host) UUID() string {
 // machine's MemTotal (libvirt sums NUMA node memory, which under-reports on
 // hosts with memory outside any node).
 func (h *Host) NodeInfo() (NodeInfo, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if time.Since(h.infoTime) < nodeInfoTTL {
+		return h.info, nil
+	}
+	info, err := h.readNodeInfo()
+	if err == nil {
+		h.info, h.infoTime = info, time.Now()
+	}
+	return info, err
+}
+
+func (h *Host) readNodeInfo() (NodeInfo, error) {
 	mem, err := h.meminfo()
 	if err != nil {
 		return NodeInfo{}, err

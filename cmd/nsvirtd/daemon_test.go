@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests build nsvirtd once, start it on private sockets
+// and directories under t.TempDir(), and drive it with the real clients.
+
+var nsvirtdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nsvirtd-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	nsvirtdBin = filepath.Join(dir, "nsvirtd")
+	out, err := exec.Command("go", "build", "-o", nsvirtdBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build nsvirtd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// strict reports whether missing prerequisites fail tests instead of
+// skipping them (set by `make test`, so CI never counts a skip as a pass).
+func strict() bool { return os.Getenv("NSVIRT_TEST_STRICT") == "1" }
+
+// requireTool skips (or, in strict mode, fails) when a client program is
+// not installed.
+func requireTool(t testing.TB, path, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(path); err != nil {
+		if strict() {
+			t.Fatalf("%s is missing: install the Debian package %s", path, pkg)
+		}
+		t.Skipf("%s is missing: install the Debian package %s", path, pkg)
+	}
+}
+
+// requireRoot skips (or fails in strict mode) when not running as root.
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if strict() {
+			t.Fatal("this test needs root")
+		}
+		t.Skip("this test needs root: run it with sudo (make test does)")
+	}
+}
+
+// daemon is an nsvirtd started by a test.
+type daemon struct {
+	t         testing.TB
+	dir       string
+	socket    string
+	configDir string
+	stateDir  string
+	cmd       *exec.Cmd
+	log       *lockedBuffer
+	exited    chan struct{}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startDaemon starts nsvirtd with private directories and waits until its
+// socket answers.
+func startDaemon(t testing.TB, flags ...string) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	d := &daemon{
+		t: t, dir: dir,
+		socket:    filepath.Join(dir, "sock"),
+		configDir: filepath.Join(dir, "lxc"),
+		stateDir:  filepath.Join(dir, "run"),
+	}
+	d.start(flags...)
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("nsvirtd log:\n%s", d.log.String())
+		}
+	})
+	return d
+}
+
+func (d *daemon) start(flags ...string) {
+	d.t.Helper()
+	args := append([]string{"--socket", d.socket, "--config-dir", d.configDir, "--state-dir", d.stateDir, "--verbose"}, flags...)
+	d.log = &lockedBuffer{}
+	d.cmd = exec.Command(nsvirtdBin, args...)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.exited = make(chan struct{})
+	go func() { d.cmd.Wait(); close(d.exited) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("unix", d.socket); err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-d.exited:
+			d.t.Fatalf("nsvirtd exited during start-up:\n%s", d.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("nsvirtd did not start listening:\n%s", d.log.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (d *daemon) stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-d.exited:
+		return
+	default:
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(15 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+		d.t.Errorf("nsvirtd did not exit on SIGTERM")
+	}
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		d.t.Errorf("nsvirtd exited with status %d", code)
+	}
+}
+
+// kill stops the daemon with SIGKILL, as a crash would.
+func (d *daemon) kill() {
+	d.cmd.Process.Kill()
+	<-d.exited
+}
+
+func (d *daemon) uri() string { return "lxc:///system?socket=" + d.socket }
+
+// virsh runs virsh against the daemon and returns its stdout; a non-zero
+// exit fails the test.
+func (d *daemon) virsh(args ...string) string {
+	d.t.Helper()
+	out, errOut, err := d.virshResult(args...)
+	if err != nil {
+		d.t.Fatalf("virsh %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// virshResult runs virsh and returns stdout, stderr and the exit error.
+func (d *daemon) virshResult(args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "virsh", append([]string{"-c", d.uri()}, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// python runs a script with Debian's /usr/bin/python3 (which has
+// python3-libvirt) and returns its output; URI holds the daemon's URI.
+func (d *daemon) python(script string) string {
+	d.t.Helper()
+	requireTool(d.t, "/usr/bin/python3", "python3")
+	if err := exec.Command("/usr/bin/python3", "-c", "import libvirt").Run(); err != nil {
+		if strict() {
+			d.t.Fatal("python3-libvirt is missing: install the Debian package python3-libvirt")
+		}
+		d.t.Skip("python3-libvirt is missing: install the Debian package python3-libvirt")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "-c", script)
+	cmd.Env = append(os.Environ(), "URI="+d.uri(), "RO_URI=lxc:///system?socket="+d.socket+"-ro")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		d.t.Fatalf("python: %v\n%s", err, out)
+	}
+	return string(out)
+}
