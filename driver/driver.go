@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -51,6 +52,9 @@ type Driver struct {
 	lock   *os.File // flock on StateDir/driver.pid
 	events eventBus
 	doms   registry
+	store  store
+	// defineMu serialises the claiming of names and UUIDs by defines.
+	defineMu sync.Mutex
 }
 
 // New opens the driver: it creates its directories, takes the state
@@ -72,13 +76,30 @@ func New(cfg Config) (*Driver, error) {
 			return nil, fmt.Errorf("create directory %s: %w", dir, err)
 		}
 	}
-	d := &Driver{cfg: cfg, log: cfg.Log, host: host.New()}
+	d := &Driver{cfg: cfg, log: cfg.Log, host: host.New(), store: store{dir: cfg.ConfigDir}}
+	d.doms.init()
 	lock, err := lockPIDFile(filepath.Join(cfg.StateDir, "driver.pid"))
 	if err != nil {
 		return nil, err
 	}
 	d.lock = lock
+	d.loadDefinitions()
 	return d, nil
+}
+
+// loadDefinitions registers every persistent definition found on disk.
+func (d *Driver) loadDefinitions() {
+	for _, sd := range d.loadConfigs() {
+		name, uuid := sd.def.Def.Name, uuidOf(sd.def)
+		if d.doms.byUUIDGet(uuid) != nil {
+			d.log.Error("skipping definition with a duplicate UUID", "domain", name, "uuid", uuid)
+			continue
+		}
+		dom := newDomain(name, uuid)
+		dom.persistent, dom.autostart = sd.def, sd.autostart
+		d.doms.add(dom)
+	}
+	d.log.Info("loaded domain definitions", "dir", d.cfg.ConfigDir, "count", len(d.doms.all()))
 }
 
 // lockPIDFile takes an exclusive lock on path and writes our PID into it,

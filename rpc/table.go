@@ -6,5 +6,6 @@ func (s *Server) buildTable() table {
 	s.connHandlers(t)
 	s.listHandlers(t)
 	s.eventHandlers(t)
+	s.definitionHandlers(t)
 	return t
 }
