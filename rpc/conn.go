@@ -16,18 +16,11 @@ import (
 	"github.com/nsvirt/nsvirt/rpc/remote"
 )
 
-// outMsg is one packet for the writer, with descriptors to pass after it
-// (each in its own sendmsg, as libvirt's virNetSocketSendFD does). The
-// writer closes the descriptors once sent.
-type outMsg struct {
-	data []byte
-	fds  []int
-	sent chan struct{} // closed once the packet is flushed, if set
-}
-
-// conn is one client connection. A single reader decodes packets and
-// starts a goroutine per call; a single writer owns the socket's write side
-// so that every packet goes out whole.
+// conn is one client connection. A single reader decodes packets; cheap
+// calls run on the reader itself, the others on a goroutine each, so a slow
+// call never holds up the connection. Packets are written whole under
+// wmu, directly by whoever produced them; events and pings go through a
+// bounded queue and their own writer so that producing them never blocks.
 type conn struct {
 	srv      *Server
 	nc       net.Conn
@@ -36,8 +29,8 @@ type conn struct {
 	roSocket bool
 	log      *slog.Logger
 
-	out     chan outMsg // replies and stream data; senders block
-	events  chan []byte // event messages; a full queue drops the client
+	wmu     sync.Mutex  // serialises writes to the socket
+	events  chan []byte // event messages and pings; a full queue drops the client
 	done    chan struct{}
 	once    sync.Once
 	calls   chan struct{} // bounds concurrent calls
@@ -62,7 +55,6 @@ func newConn(s *Server, nc net.Conn, roSocket bool) *conn {
 		nc:       nc,
 		id:       s.nextID.Add(1),
 		roSocket: roSocket,
-		out:      make(chan outMsg, 16),
 		events:   make(chan []byte, s.opts.EventQueue),
 		done:     make(chan struct{}),
 		calls:    make(chan struct{}, s.opts.MaxCalls),
@@ -77,7 +69,7 @@ func newConn(s *Server, nc net.Conn, roSocket bool) *conn {
 // serve runs the connection until the peer goes away or the server stops.
 func (c *conn) serve() {
 	defer c.shutdown()
-	go c.writeLoop()
+	go c.eventLoop()
 	r := bufio.NewReaderSize(c.reader(), 64*1024)
 	for {
 		m, err := readMessage(r, func(n int) ([]int, error) { return c.takeFDs(r, n) })
@@ -99,6 +91,10 @@ func (c *conn) handle(m *message) {
 	case m.hdr.Type == typeStream:
 		c.streamMessage(m)
 	case m.hdr.Type == typeCall || m.hdr.Type == typeCallWithFDs:
+		if h, ok := c.srv.handlers[procKey{m.hdr.Program, remote.Procedure(m.hdr.Procedure)}]; !ok || h.inline {
+			c.dispatch(m)
+			return
+		}
 		select {
 		case c.calls <- struct{}{}:
 		case <-c.done:
@@ -116,21 +112,48 @@ func (c *conn) handle(m *message) {
 	}
 }
 
-// send queues a packet for the writer. It gives up when the connection is
-// closing.
+// send writes a packet, then the descriptors it carries (each with its own
+// sendmsg, as libvirt's virNetSocketSendFD does), and closes them. It
+// reports false when the connection is closing or the write failed.
 func (c *conn) send(data []byte, fds []int) bool {
+	defer closeFDs(fds)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	select {
-	case c.out <- outMsg{data: data, fds: fds}:
-		return true
 	case <-c.done:
-		closeFDs(fds)
+		return false
+	default:
+	}
+	if err := c.write(data, fds); err != nil {
+		c.log.Debug("write failed", "err", err)
+		c.close()
 		return false
 	}
+	return true
 }
 
-// sendEvent queues an event message without blocking. A client that
-// stops reading fills its queue and is disconnected rather than stalling
-// the daemon.
+func (c *conn) write(data []byte, fds []int) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+	if _, err := c.nc.Write(data); err != nil {
+		return err
+	}
+	if len(fds) == 0 {
+		return nil
+	}
+	if c.uc == nil {
+		return errors.New("transport cannot pass file descriptors")
+	}
+	for _, fd := range fds {
+		if _, _, err := c.uc.WriteMsgUnix([]byte{0}, unix.UnixRights(fd), nil); err != nil {
+			return fmt.Errorf("send descriptor: %w", err)
+		}
+	}
+	return nil
+}
+
+// sendEvent queues an event message (or ping) without blocking. A client
+// that stops reading fills its queue and is disconnected rather than
+// stalling the daemon.
 func (c *conn) sendEvent(data []byte) {
 	select {
 	case c.events <- data:
@@ -141,67 +164,18 @@ func (c *conn) sendEvent(data []byte) {
 	}
 }
 
-func (c *conn) writeLoop() {
-	w := bufio.NewWriterSize(deadlineWriter{c.nc, c.srv.opts.WriteTimeout}, 64*1024)
+// eventLoop writes queued events in order.
+func (c *conn) eventLoop() {
 	for {
-		var m outMsg
 		select {
-		case m = <-c.out:
 		case ev := <-c.events:
-			m = outMsg{data: ev}
+			if !c.send(ev, nil) {
+				return
+			}
 		case <-c.done:
 			return
 		}
-		if err := c.write(w, m); err != nil {
-			c.log.Debug("write failed", "err", err)
-			c.close()
-			return
-		}
-		if len(c.out) == 0 && len(c.events) == 0 || m.sent != nil {
-			if err := w.Flush(); err != nil {
-				c.close()
-				return
-			}
-		}
-		if m.sent != nil {
-			close(m.sent)
-		}
 	}
-}
-
-func (c *conn) write(w *bufio.Writer, m outMsg) error {
-	defer closeFDs(m.fds)
-	if _, err := w.Write(m.data); err != nil {
-		return err
-	}
-	if len(m.fds) == 0 {
-		return nil
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if c.uc == nil {
-		return errors.New("transport cannot pass file descriptors")
-	}
-	for _, fd := range m.fds {
-		if _, _, err := c.uc.WriteMsgUnix([]byte{0}, unix.UnixRights(fd), nil); err != nil {
-			return fmt.Errorf("send descriptor: %w", err)
-		}
-	}
-	return nil
-}
-
-// deadlineWriter gives every write to the socket a deadline, so a client
-// that stops reading cannot hold the writer (and the calls queued behind
-// it) forever.
-type deadlineWriter struct {
-	nc      net.Conn
-	timeout time.Duration
-}
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	_ = w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
-	return w.nc.Write(p)
 }
 
 // close starts the connection's shutdown; it is safe to call many times

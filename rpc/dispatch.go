@@ -22,6 +22,9 @@ type handler struct {
 	// modifies marks procedures that change state; read-only connections
 	// are refused them.
 	modifies bool
+	// inline marks cheap procedures that never wait (queries of in-memory
+	// state); the reader runs them itself instead of starting a goroutine.
+	inline bool
 	// takesFDs marks procedures that accept descriptors (CALL_WITH_FDS).
 	takesFDs bool
 	// args and ret are the payload types, for codec tests.
@@ -83,6 +86,7 @@ func callFDs[A, R any](fn func(c *conn, a *A, in []int) (*R, []int, error)) hand
 
 func (h handler) open() handler   { h.noOpen = true; return h }
 func (h handler) writes() handler { h.modifies = true; return h }
+func (h handler) fast() handler   { h.inline = true; return h }
 
 // dispatch runs one call and sends its reply.
 func (c *conn) dispatch(m *message) {

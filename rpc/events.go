@@ -1,8 +1,6 @@
 package rpc
 
 import (
-	"time"
-
 	libvirt "github.com/digitalocean/go-libvirt"
 
 	"github.com/nsvirt/nsvirt/driver"
@@ -146,7 +144,7 @@ func legacyMessage(ev driver.Event, legacy map[int32]bool) []byte {
 }
 
 // notifyClosing sends CONNECT_EVENT_CONNECTION_CLOSED to a client that
-// registered a close callback, and waits briefly for it to be written.
+// registered a close callback.
 func (c *conn) notifyClosing() {
 	c.mu.Lock()
 	want := c.closeCB
@@ -154,18 +152,7 @@ func (c *conn) notifyClosing() {
 	if !want {
 		return
 	}
-	msg := eventPacket(remote.ProcConnectEventConnectionClosed, &libvirt.ConnectEventConnectionClosedMsg{Reason: closeReasonEOF})
-	sent := make(chan struct{})
-	select {
-	case c.out <- outMsg{data: msg, sent: sent}:
-	case <-c.done:
-		return
-	}
-	select {
-	case <-sent:
-	case <-c.done:
-	case <-time.After(time.Second):
-	}
+	c.send(eventPacket(remote.ProcConnectEventConnectionClosed, &libvirt.ConnectEventConnectionClosedMsg{Reason: closeReasonEOF}), nil)
 }
 
 func (s *Server) eventHandlers(t table) {
@@ -179,10 +166,10 @@ func (s *Server) eventHandlers(t table) {
 			reg.filter = uuidFilter(a.Dom[0].UUID)
 		}
 		return &libvirt.ConnectDomainEventCallbackRegisterAnyRet{CallbackID: s.register(c, reg)}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectDomainEventCallbackDeregisterAny}] = call(func(c *conn, a *libvirt.ConnectDomainEventCallbackDeregisterAnyArgs) (*struct{}, error) {
 		return &struct{}{}, c.deregister(a.CallbackID, false)
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectNetworkEventRegisterAny}] = call(func(c *conn, a *libvirt.ConnectNetworkEventRegisterAnyArgs) (*libvirt.ConnectNetworkEventRegisterAnyRet, error) {
 		if a.EventID < 0 || a.EventID >= netEventIDLast {
 			return nil, invalidArg("unsupported network event ID %d", a.EventID)
@@ -192,29 +179,29 @@ func (s *Server) eventHandlers(t table) {
 			reg.filter = uuidFilter(a.Net[0].UUID)
 		}
 		return &libvirt.ConnectNetworkEventRegisterAnyRet{CallbackID: s.register(c, reg)}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectNetworkEventDeregisterAny}] = call(func(c *conn, a *libvirt.ConnectNetworkEventDeregisterAnyArgs) (*struct{}, error) {
 		return &struct{}{}, c.deregister(a.CallbackID, true)
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectDomainEventRegister}] = call(func(c *conn, _ *struct{}) (*libvirt.ConnectDomainEventRegisterRet, error) {
 		c.setLegacy(eventIDLifecycle, true)
 		return &libvirt.ConnectDomainEventRegisterRet{CbRegistered: 1}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectDomainEventDeregister}] = call(func(c *conn, _ *struct{}) (*libvirt.ConnectDomainEventDeregisterRet, error) {
 		c.setLegacy(eventIDLifecycle, false)
 		return &libvirt.ConnectDomainEventDeregisterRet{CbRegistered: 0}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectDomainEventRegisterAny}] = call(func(c *conn, a *libvirt.ConnectDomainEventRegisterAnyArgs) (*struct{}, error) {
 		if a.EventID < 0 || a.EventID > eventIDLegacyLast {
 			return nil, invalidArg("unsupported event ID %d", a.EventID)
 		}
 		c.setLegacy(a.EventID, true)
 		return &struct{}{}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectDomainEventDeregisterAny}] = call(func(c *conn, a *libvirt.ConnectDomainEventDeregisterAnyArgs) (*struct{}, error) {
 		c.setLegacy(a.EventID, false)
 		return &struct{}{}, nil
-	})
+	}).fast()
 }
 
 func (s *Server) register(c *conn, reg eventReg) int32 {

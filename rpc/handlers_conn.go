@@ -48,11 +48,11 @@ func (s *Server) connHandlers(t table) {
 	r := remote.RemoteProgram
 	t[procKey{r, remote.ProcAuthList}] = call(func(*conn, *struct{}) (*libvirt.AuthListRet, error) {
 		return &libvirt.AuthListRet{Types: []libvirt.AuthType{0}}, nil // REMOTE_AUTH_NONE
-	}).open()
+	}).open().fast()
 	t[procKey{r, remote.ProcAuthPolkit}] = call(func(*conn, *struct{}) (*libvirt.AuthPolkitRet, error) {
 		return &libvirt.AuthPolkitRet{Complete: 1}, nil
 	}).open()
-	t[procKey{r, remote.ProcConnectSupportsFeature}] = call(s.supportsFeature).open()
+	t[procKey{r, remote.ProcConnectSupportsFeature}] = call(s.supportsFeature).open().fast()
 	t[procKey{r, remote.ProcConnectOpen}] = call(s.connectOpen).open()
 	t[procKey{r, remote.ProcConnectClose}] = call(func(c *conn, _ *struct{}) (*struct{}, error) {
 		c.mu.Lock()
@@ -65,36 +65,36 @@ func (s *Server) connHandlers(t table) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return &libvirt.ConnectGetUriRet{Uri: c.uri}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectGetType}] = call(func(*conn, *struct{}) (*libvirt.ConnectGetTypeRet, error) {
 		return &libvirt.ConnectGetTypeRet{Type: s.drv.Type()}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectGetVersion}] = call(func(*conn, *struct{}) (*libvirt.ConnectGetVersionRet, error) {
 		v, err := s.drv.Version()
 		return &libvirt.ConnectGetVersionRet{HvVer: v}, err
 	})
 	t[procKey{r, remote.ProcConnectGetLibVersion}] = call(func(*conn, *struct{}) (*libvirt.ConnectGetLibVersionRet, error) {
 		return &libvirt.ConnectGetLibVersionRet{LibVer: driver.LibVersion}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectGetHostname}] = call(func(*conn, *struct{}) (*libvirt.ConnectGetHostnameRet, error) {
 		h, err := s.drv.Hostname()
 		return &libvirt.ConnectGetHostnameRet{Hostname: h}, err
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectIsSecure}] = call(func(*conn, *struct{}) (*libvirt.ConnectIsSecureRet, error) {
 		return &libvirt.ConnectIsSecureRet{Secure: 1}, nil // a local unix socket
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectRegisterCloseCallback}] = call(func(c *conn, _ *struct{}) (*struct{}, error) {
 		c.mu.Lock()
 		c.closeCB = true
 		c.mu.Unlock()
 		return &struct{}{}, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectUnregisterCloseCallback}] = call(func(c *conn, _ *struct{}) (*struct{}, error) {
 		c.mu.Lock()
 		c.closeCB = false
 		c.mu.Unlock()
 		return &struct{}{}, nil
-	})
+	}).fast()
 	s.nodeHandlers(t)
 }
 
@@ -176,7 +176,7 @@ func (s *Server) nodeHandlers(t table) {
 			ret.Model[i] = int8(info.Model[i])
 		}
 		return ret, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectGetCapabilities}] = call(func(*conn, *struct{}) (*libvirt.ConnectGetCapabilitiesRet, error) {
 		x, err := s.drv.Capabilities()
 		return &libvirt.ConnectGetCapabilitiesRet{Capabilities: x}, err
@@ -221,7 +221,7 @@ func (s *Server) nodeHandlers(t table) {
 	})
 	t[procKey{r, remote.ProcNodeGetSecurityModel}] = call(func(*conn, *struct{}) (*libvirt.NodeGetSecurityModelRet, error) {
 		return &libvirt.NodeGetSecurityModelRet{Model: cstring("none"), Doi: cstring("0")}, nil
-	})
+	}).fast()
 }
 
 func (s *Server) nodeCPUStats(_ *conn, a *libvirt.NodeGetCPUStatsArgs) (*libvirt.NodeGetCPUStatsRet, error) {

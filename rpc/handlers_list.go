@@ -35,15 +35,15 @@ func (s *Server) listHandlers(t table) {
 			}
 		}
 		return ret, nil
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectNumOfDomains}] = call(func(*conn, *struct{}) (*libvirt.ConnectNumOfDomainsRet, error) {
 		doms, err := s.drv.ListDomains(listActive)
 		return &libvirt.ConnectNumOfDomainsRet{Num: int32(len(doms))}, err
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectNumOfDefinedDomains}] = call(func(*conn, *struct{}) (*libvirt.ConnectNumOfDefinedDomainsRet, error) {
 		doms, err := s.drv.ListDomains(listInactive)
 		return &libvirt.ConnectNumOfDefinedDomainsRet{Num: int32(len(doms))}, err
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectListDomains}] = call(func(_ *conn, a *libvirt.ConnectListDomainsArgs) (*libvirt.ConnectListDomainsRet, error) {
 		if a.Maxids < 0 || a.Maxids > domainListMax {
 			return nil, rpcErrorf(libvirt.ErrRPC, "maxids > REMOTE_DOMAIN_LIST_MAX")
@@ -54,7 +54,7 @@ func (s *Server) listHandlers(t table) {
 			ret.Ids = append(ret.Ids, int32(d.ID))
 		}
 		return ret, err
-	})
+	}).fast()
 	t[procKey{r, remote.ProcConnectListDefinedDomains}] = call(func(_ *conn, a *libvirt.ConnectListDefinedDomainsArgs) (*libvirt.ConnectListDefinedDomainsRet, error) {
 		if a.Maxnames < 0 || a.Maxnames > domainListMax {
 			return nil, rpcErrorf(libvirt.ErrRPC, "maxnames > REMOTE_DOMAIN_LIST_MAX")
@@ -65,7 +65,7 @@ func (s *Server) listHandlers(t table) {
 			ret.Names = append(ret.Names, d.Name)
 		}
 		return ret, err
-	})
+	}).fast()
 }
 
 func limit(doms []driver.DomainRef, n int) []driver.DomainRef {

@@ -55,10 +55,7 @@ func (c *conn) keepaliveLoop() {
 			}
 			missed++
 			nextPing = now.Add(interval)
-			select { // never wait behind a writer stuck on a silent client
-			case c.out <- outMsg{data: keepalivePacket(remote.KeepaliveProcPing)}:
-			default:
-			}
+			c.sendEvent(keepalivePacket(remote.KeepaliveProcPing))
 		}
 	}
 }
