@@ -197,8 +197,9 @@ func (d *daemon) virshResult(args ...string) (string, string, error) {
 }
 
 // python runs a script with Debian's /usr/bin/python3 (which has
-// python3-libvirt) and returns its output; URI holds the daemon's URI.
-func (d *daemon) python(script string) string {
+// python3-libvirt) and returns its output. The environment holds URI and
+// RO_URI (the daemon's read-write and read-only URIs) and env.
+func (d *daemon) python(script string, env ...string) string {
 	d.t.Helper()
 	requireTool(d.t, "/usr/bin/python3", "python3")
 	if err := exec.Command("/usr/bin/python3", "-c", "import libvirt").Run(); err != nil {
@@ -210,7 +211,7 @@ func (d *daemon) python(script string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "-c", script)
-	cmd.Env = append(os.Environ(), "URI="+d.uri(), "RO_URI=lxc:///system?socket="+d.socket+"-ro")
+	cmd.Env = append(append(os.Environ(), "URI="+d.uri(), "RO_URI=lxc:///system?socket="+d.socket+"-ro"), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		d.t.Fatalf("python: %v\n%s", err, out)
