@@ -19,13 +19,27 @@ const nativeConformanceUUID = "c7a5fdbd-edaf-9455-926a-d65c16db1809"
 
 var nativeConformanceOpts = NativeOptions{Emulator: "/usr/libexec/libvirt_lxc", HostArch: "x86_64"}
 
-// nativeCorpusDir returns libvirt's lxcconf2xmldata directory: from
-// NSVIRT_CONFORMANCE_DIR (the libvirt-lxc directory or its parent), or
-// found by walking up from the working directory to
-// shared/conformance/libvirt-lxc. Without it the test is skipped, or fails
-// when NSVIRT_TEST_STRICT=1.
+// nativeCorpusDir returns libvirt's lxcconf2xmldata directory (see
+// nativeFindCorpus). Without it the test is skipped, or fails when
+// NSVIRT_TEST_STRICT=1.
 func nativeCorpusDir(t testing.TB) string {
 	t.Helper()
+	if dir, ok := nativeFindCorpus(); ok {
+		return dir
+	}
+	msg := "libvirt conformance corpus (lxcconf2xmldata) not found; set NSVIRT_CONFORMANCE_DIR to the libvirt-lxc conformance directory"
+	if os.Getenv("NSVIRT_TEST_STRICT") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// nativeFindCorpus locates lxcconf2xmldata: under NSVIRT_CONFORMANCE_DIR
+// (the libvirt-lxc directory or its parent), or in the
+// shared/conformance/libvirt-lxc directory found walking up from the
+// working directory.
+func nativeFindCorpus() (string, bool) {
 	var candidates []string
 	if env := os.Getenv("NSVIRT_CONFORMANCE_DIR"); env != "" {
 		candidates = append(candidates, env, filepath.Join(env, "libvirt-lxc"))
@@ -40,15 +54,10 @@ func nativeCorpusDir(t testing.TB) string {
 	for _, c := range candidates {
 		data := filepath.Join(c, "lxcconf2xmldata")
 		if st, err := os.Stat(data); err == nil && st.IsDir() {
-			return data
+			return data, true
 		}
 	}
-	msg := "libvirt conformance corpus (lxcconf2xmldata) not found; set NSVIRT_CONFORMANCE_DIR to the libvirt-lxc conformance directory"
-	if os.Getenv("NSVIRT_TEST_STRICT") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return "", false
 }
 
 // nativeCases lists the lxcconf2xml test names (lxcconf2xml-NAME).
