@@ -177,7 +177,8 @@ func TestToNativeRoundTrip(t *testing.T) {
 	nativeWantEqual(t, "idmap", back.IDMap, orig.IDMap)
 	nativeWantEqual(t, "filesystems", nativeFSFacts(back), []string{
 		"mount /srv/rich/rootfs -> /", "mount /srv/my data -> /data ro", "bind /home -> /srv/home", "ram 8192 KiB -> /run"})
-	nativeWantEqual(t, "interfaces", nativeIfaceFacts(back.Devices.Interfaces), nativeIfaceFacts(orig.Devices.Interfaces[:3]))
+	macs := []bool{true, false, false}
+	nativeWantEqual(t, "interfaces", nativeIfaceFacts(t, back.Devices.Interfaces, macs), nativeIfaceFacts(t, orig.Devices.Interfaces[:3], macs))
 	nativeWantEqual(t, "hostdev", back.Devices.Hostdevs[0].CapsNet, orig.Devices.Hostdevs[0].CapsNet)
 	nativeWantEqual(t, "consoles", len(back.Devices.Consoles), 2)
 	nativeWantEqual(t, "memtune", *back.MemoryTune, libvirtxml.DomainMemoryTune{
@@ -209,13 +210,15 @@ func nativeFSFacts(def *libvirtxml.Domain) []string {
 }
 
 // nativeIfaceFacts keeps what an LXC device can carry: type, source,
-// MAC, names, MTU, addresses, default routes and whether it comes up.
-func nativeIfaceFacts(ifs []libvirtxml.DomainInterface) []libvirtxml.DomainInterface {
-	var out []libvirtxml.DomainInterface
-	for _, i := range ifs {
-		f := libvirtxml.DomainInterface{Source: i.Source, MAC: i.MAC, IP: i.IP, Target: i.Target, Guest: i.Guest, MTU: i.MTU}
-		if f.Source != nil && f.Source.Ethernet != nil {
-			f.Source = &libvirtxml.DomainInterfaceSource{Ethernet: &libvirtxml.DomainInterfaceSourceEthernet{}}
+// names, MTU, addresses, default routes, whether it comes up, and the MAC
+// when the original has one (Complete generates the others), as XML.
+func nativeIfaceFacts(t *testing.T, ifs []libvirtxml.DomainInterface, macs []bool) []string {
+	t.Helper()
+	var out []string
+	for n, i := range ifs {
+		f := libvirtxml.DomainInterface{Source: i.Source, IP: i.IP, Target: i.Target, Guest: i.Guest, MTU: i.MTU}
+		if macs[n] {
+			f.MAC = i.MAC
 		}
 		for _, r := range i.Route {
 			if r.Prefix == 0 {
@@ -225,7 +228,11 @@ func nativeIfaceFacts(ifs []libvirtxml.DomainInterface) []libvirtxml.DomainInter
 		if len(i.IP) > 0 || (i.Link != nil && i.Link.State == "up") {
 			f.Link = &libvirtxml.DomainInterfaceLink{State: "up"}
 		}
-		out = append(out, f)
+		b, err := xml.Marshal(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
 	}
 	return out
 }
