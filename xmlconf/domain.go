@@ -1,7 +1,6 @@
 package xmlconf
 
 import (
-	"encoding/xml"
 	"fmt"
 
 	"libvirt.org/go/libvirtxml"
@@ -28,12 +27,23 @@ const (
 	// ErrInternal is VIR_ERR_INTERNAL_ERROR (libvirt reports some parse
 	// failures, such as a malformed UUID, with it).
 	ErrInternal
+	// ErrNoName is VIR_ERR_NO_NAME: the definition has no <name>.
+	ErrNoName
+	// ErrOverflow is VIR_ERR_OVERFLOW: a size does not fit.
+	ErrOverflow
+	// ErrNoSource is VIR_ERR_NO_SOURCE: a device lacks its source.
+	ErrNoSource
+	// ErrNoTarget is VIR_ERR_NO_TARGET: a device lacks its target.
+	ErrNoTarget
 )
 
 // Error is a problem found in a document.
 type Error struct {
 	Kind ErrorKind
 	Msg  string
+	// Items lists, for ErrSchema, every element, attribute or text the
+	// schema does not allow, one message each.
+	Items []string
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -59,32 +69,30 @@ type Domain struct {
 	// Def is the document model. Code that changes it must keep it valid;
 	// Complete re-applies libvirt's defaults.
 	Def *libvirtxml.Domain
+
+	// routes holds the route attributes libvirtxml cannot hold (see Route).
+	routes routeTable
 }
 
 // ParseDomain reads, checks and completes a domain definition as
-// libvirt's LXC driver does on define. It returns, as warnings, the
-// elements and attributes it dropped because the schema does not know
-// them (with Validate set, those are an error instead).
+// libvirt's LXC driver does on define (an inactive definition: a domain
+// id, generated interface names and the like are dropped). It refuses
+// hostile documents (over MaxDocumentSize, nested deeper than MaxDepth, or
+// with entity definitions). It returns, as warnings, the elements and
+// attributes it dropped because the schema does not know them or libvirt
+// ignores them (with Validate set, the schema ones are an error instead).
 func ParseDomain(doc []byte, opts ParseOptions) (*Domain, []string, error) {
-	var def libvirtxml.Domain
-	if err := xml.Unmarshal(doc, &def); err != nil {
-		return nil, nil, errf(ErrXMLDetail, "%v", err)
-	}
-	d := &Domain{Def: &def}
-	if err := Complete(d, opts); err != nil {
-		return nil, nil, err
-	}
-	return d, nil, nil
+	return parseDomain(doc, opts)
 }
 
 // Complete checks d and fills in the defaults libvirt adds after parsing
-// (UUID, memory units, vcpu, architecture, emulator, console targets,
-// filesystem access mode, lifecycle actions, ...).
+// (UUID, memory units, vcpu, emulator, console targets, filesystem access
+// mode, MAC addresses, lifecycle actions, ...), as libvirt's post-parse
+// and validation steps for LXC do. It does not choose an architecture
+// when there is none: ParseDomain does that, as libvirt's parser does.
+// Complete may be called again after changing d.Def.
 func Complete(d *Domain, opts ParseOptions) error {
-	if d.Def.Name == "" {
-		return errf(ErrXML, "missing domain name information")
-	}
-	return nil
+	return complete(d, opts)
 }
 
 // FormatOptions control how a domain is written.
@@ -98,20 +106,15 @@ type FormatOptions struct {
 	ID int
 }
 
-// FormatDomain writes d as libvirt formats it (virsh dumpxml).
+// FormatDomain writes d as libvirt formats it (virsh dumpxml), byte for
+// byte: libvirt's element and attribute order, two-space indentation,
+// single quotes, <x/> for empty elements, the lxc: namespace prefix and
+// custom metadata as libxml2 writes it.
 func FormatDomain(d *Domain, opts FormatOptions) (string, error) {
-	return Marshal(d.Def)
+	return formatDomain(d, opts)
 }
 
 // Clone returns an independent deep copy of d.
 func (d *Domain) Clone() *Domain {
-	s, err := FormatDomain(d, FormatOptions{})
-	if err != nil {
-		panic(fmt.Sprintf("xmlconf: format a valid domain: %v", err))
-	}
-	var def libvirtxml.Domain
-	if err := xml.Unmarshal([]byte(s), &def); err != nil {
-		panic(fmt.Sprintf("xmlconf: reparse formatted domain: %v", err))
-	}
-	return &Domain{Def: &def}
+	return &Domain{Def: cloneDef(d.Def), routes: d.routes.clone()}
 }

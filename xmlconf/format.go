@@ -51,6 +51,9 @@ type node struct {
 	attrs    []xml.Attr
 	children []*node
 	text     string
+	// raw, when set, is the already formatted content of the element,
+	// written as is (libxml2-formatted <metadata> children).
+	raw string
 }
 
 func readTree(doc []byte) (*node, error) {
@@ -148,6 +151,13 @@ func writeNode(b *strings.Builder, n *node, depth int) {
 		text = ""
 	}
 	switch {
+	case n.raw != "":
+		b.WriteString(">\n")
+		b.WriteString(n.raw)
+		b.WriteString(indent)
+		b.WriteString("</")
+		writeName(b, n.name)
+		b.WriteString(">\n")
 	case len(n.children) == 0 && text == "":
 		b.WriteString("/>\n")
 	case len(n.children) == 0:
@@ -178,7 +188,9 @@ func writeName(b *strings.Builder, n xml.Name) {
 
 // Escape escapes s as libvirt's virBufferEscapeString does: the five XML
 // special characters become entities, and control characters other than
-// tab, newline and carriage return are dropped.
+// tab, newline and carriage return are dropped. Unlike libvirt, a carriage
+// return is written as a character reference: a parser turns a literal one
+// into a newline, so writing it raw would not read back the same.
 func Escape(s string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -193,6 +205,8 @@ func Escape(s string) string {
 			b.WriteString("&quot;")
 		case r == '\'':
 			b.WriteString("&apos;")
+		case r == '\r':
+			b.WriteString("&#13;")
 		case r < 0x20 && r != '\t' && r != '\n' && r != '\r':
 		default:
 			b.WriteRune(r)
