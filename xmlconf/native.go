@@ -1,39 +1,9 @@
 package xmlconf
 
 // lxc-tools native configuration: conversion between LXC container configs
-// (the files lxc-start reads) and domain definitions, as
-// virsh domxml-from-native / domxml-to-native lxc-tools do.
-//
-// FromNative maps every key libvirt's src/lxc/lxc_native.c maps, for both
-// the legacy (before LXC 3.0) and the LXC 3+ key names, and follows LXC's own
-// reading rules where libvirt's differ (the last assignment wins, an empty
-// value clears a list, quotes around a value are removed). Deliberate
-// differences from libvirt, each for a container that starts and behaves as
-// LXC would run it:
-//
-//   - The rootfs storage prefix is interpreted: "dir:" and "btrfs:" give a
-//     mount of the path, "lvm:" a block device, "loop:" a loop-mounted image
-//     file; storage nsvirt cannot mount (overlay, aufs, zfs, rbd, nbd) is an
-//     error. libvirt kept "dir:" in the path, so its output did not start.
-//   - A config without ttys (lxc.tty.max 0 or absent) gets one PTY console,
-//     which the driver requires to start a container.
-//   - lxc.idmap is read in LXC's documented order "u|g NSID HOSTID RANGE":
-//     NSID is the container id (<uid start>) and HOSTID the host id (target).
-//     libvirt swaps them, turning "u 0 100000 65536" into a map of container
-//     uid 100000 to host root.
-//   - lxc.init.cmd, lxc.environment, lxc.init.cwd, lxc.init.uid and
-//     lxc.init.gid become <init>/<initarg>, <initenv>, <initdir>,
-//     <inituser> and <initgroup>; lxc.cap.keep becomes a "deny" capability
-//     policy; the lxc.cgroup2.* limits map like their lxc.cgroup.* versions;
-//     lxc.net.N.veth.pair and lxc.net.N.mtu become <target dev> and <mtu>.
-//   - Keys nsvirt does not map, including network keys that make libvirt
-//     abandon the whole conversion, produce warnings; the rest converts.
-//   - Network type "empty" gives <privnet/> (a network namespace with only
-//     loopback), as in LXC; libvirt shares the host's network instead.
-//   - Any non-empty lxc.net.N.flags means "up", as in LXC.
-//   - A mount entry with the "bind" option stays a bind mount even when its
-//     source is under /dev; a filesystem type nsvirt cannot mount (mqueue,
-//     cgroup, overlay, ...) is skipped with a warning.
+// (the files lxc-start reads) and domain definitions, as virsh
+// domxml-from-native and domxml-to-native lxc-tools do. FromNative is in
+// native*.go, ToNative in native_to*.go.
 
 import (
 	"fmt"
@@ -57,6 +27,47 @@ type NativeOptions struct {
 // value" lines) into a completed domain, as virsh domxml-from-native
 // lxc-tools does. The UUID is left to Complete. The returned warnings name
 // the keys and values that were not converted; the driver logs them.
+//
+// It maps every key libvirt's src/lxc/lxc_native.c maps, under both the
+// legacy (before LXC 3.0) and the LXC 3+ names, with libvirt's fixed
+// defaults (64 MiB, one vcpu, /sbin/init, destroy/restart/destroy, the
+// "allow" capability policy), and reads the file by LXC's rules where
+// libvirt's differ: the last assignment wins, an empty value clears a list,
+// one pair of quotes around a value is removed. Deliberate differences
+// from libvirt, each so that the container starts and runs as LXC runs it:
+//
+//   - The rootfs storage prefix is interpreted: "dir:" and "btrfs:" give a
+//     mount of the path, "lvm:" a block device, "loop:" a raw image on a
+//     loop device; storage that cannot be expressed (overlay, aufs, zfs,
+//     rbd, nbd) is an error. libvirt kept "dir:" in the path, so its result
+//     did not start. Without lxc.rootfs.path the container shares the
+//     host's root, as in LXC, with a warning (libvirt refuses).
+//   - A config without ttys (lxc.tty.max 0 or absent) gets one PTY console,
+//     which the driver requires to start a container.
+//   - lxc.idmap is read in LXC's documented order "u|g NSID HOSTID RANGE":
+//     NSID, the container id, is <start>, HOSTID <target>. libvirt swaps
+//     them, so "u 0 100000 65536" mapped container uid 100000 to host root.
+//   - lxc.init.cmd (split at spaces, as LXC 5 does), lxc.environment,
+//     lxc.init.cwd, lxc.init.uid and lxc.init.gid become <init> and
+//     <initarg>, <initenv>, <initdir>, <inituser> and <initgroup>;
+//     lxc.cap.keep becomes the "deny" capability policy; lxc.cgroup2.*
+//     limits map like their lxc.cgroup.* versions (the files libvirt's
+//     cgroup v2 backend writes); lxc.net.N.veth.pair and lxc.net.N.mtu
+//     become <target dev> and <mtu>. libvirt ignores all of these.
+//   - Keys that are not converted, including the network keys that make
+//     libvirt abandon the whole conversion (mtu, veth.pair, script.up, ...
+//     in libvirt), give warnings and the rest converts. lxc.include files
+//     are not read (no I/O here): a warning says so.
+//   - lxc.arch only selects a 32- or 64-bit personality in LXC, so every
+//     name LXC accepts becomes the host architecture or its 32-bit
+//     counterpart (x86 -> i686, amd64 -> x86_64 on an x86_64 host).
+//   - Network type "empty" gives <privnet/> (a network namespace with only
+//     loopback), as in LXC; libvirt shared the host's network instead. Any
+//     non-empty lxc.net.N.flags means up, as in LXC.
+//   - A mount entry with the "bind" option stays a bind mount even when its
+//     source is under /dev ("relative" binds become type='bind'); a
+//     filesystem type that cannot be mounted from the domain XML (mqueue,
+//     cgroup, overlay, ...) is skipped with a warning.
 func FromNative(config []byte, opts NativeOptions) (*Domain, []string, error) {
 	entries, err := nativeParse(string(config))
 	if err != nil {

@@ -18,9 +18,12 @@ import (
 // lxc.cap.drop or lxc.cap.keep, lxc.cgroup2.* and lxc.init.*.
 //
 // Resource limits use the cgroup v2 files (lxc.cgroup2.*), which LXC 5
-// applies on the unified hierarchy that current hosts use (LXC ignores
-// lxc.cgroup.* keys there), with the values libvirt's cgroup v2 backend
-// writes for the same elements. Elements with no LXC equivalent become
+// applies on the unified hierarchy that current hosts use (LXC 5 ignores
+// lxc.cgroup.* keys there, as it ignores lxc.cgroup2.* keys on a host with
+// only cgroup v1), with the values libvirt's cgroup v2 backend writes for
+// the same elements: <shares> unchanged as cpu.weight, <soft_limit> as
+// memory.high, <swap_hard_limit> as memory.swap.max. <idmap> is written in
+// LXC's order, container id first. Elements with no LXC equivalent become
 // "# nsvirt: ..." comment lines that say what was not converted; a value
 // that LXC would read differently (an init argument with a space, a user
 // name instead of a number, a name longer than a hostname) is an error.
