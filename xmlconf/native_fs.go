@@ -351,7 +351,8 @@ var nativeStaticArch = map[string]string{
 
 // buildArch maps lxc.arch. LXC only uses it to pick a 32- or 64-bit
 // personality, so the guest gets the host architecture or its 32-bit
-// counterpart (x86 -> i686, amd64 -> x86_64 on an x86_64 host).
+// counterpart (x86 -> i686, amd64 -> x86_64 on an x86_64 host). Without a
+// host architecture the LXC name is translated to libvirt's.
 func (s *nativeState) buildArch(def *libvirtxml.Domain) error {
 	if !s.arch.set {
 		return nil
@@ -360,26 +361,34 @@ func (s *nativeState) buildArch(def *libvirtxml.Domain) error {
 	if !nativeArch32[name] && !nativeArch64[name] {
 		return e.errorf(ErrConfigUnsupported, "unknown architecture %q", name)
 	}
-	host := s.opts.HostArch
-	arch := nativeStaticArch[name]
-	switch {
-	case host == "" && arch == "":
+	arch := s.personalityArch(e, name)
+	if arch == "" {
 		s.warnings.add(e, "%s depends on the host architecture; left to the default", name)
 		return nil
-	case host == "":
-	case nativeArch32[name] && nativeAlias32[host] != "":
-		arch = nativeAlias32[host]
-	case nativeArch32[name]:
-		arch = host
-		s.warnings.add(e, "a %s host has no 32-bit personality; using %s", host, host)
-	default:
-		arch = host
 	}
-	if host != "" && nativeStaticArch[name] != "" && nativeStaticArch[name] != arch {
+	if static := nativeStaticArch[name]; s.opts.HostArch != "" && static != "" && static != arch {
 		s.warnings.add(e, "%s only selects a %d-bit personality in LXC; using %s", name, nativeWordSize(name), arch)
 	}
 	def.OS.Type.Arch = arch
 	return nil
+}
+
+// personalityArch returns the host's architecture of the personality an
+// lxc.arch name selects.
+func (s *nativeState) personalityArch(e nativeEntry, name string) string {
+	host := s.opts.HostArch
+	host32 := nativeArch32[host] || nativeLXCArch32[host]
+	switch {
+	case host == "":
+		return nativeStaticArch[name]
+	case nativeArch32[name] && nativeAlias32[host] != "":
+		return nativeAlias32[host]
+	case nativeArch32[name] && !host32:
+		s.warnings.add(e, "a %s host has no 32-bit personality; using %s", host, host)
+	case !nativeArch32[name] && host32:
+		s.warnings.add(e, "a %s host has no 64-bit personality; using %s", host, host)
+	}
+	return host
 }
 
 func nativeWordSize(lxcArch string) int {

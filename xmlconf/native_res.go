@@ -217,11 +217,7 @@ func nativeSetBlkioDev(f nativeDevField) nativeCgroupHandler {
 // setDev sets one value of the device MAJ:MIN, adding the device
 // /dev/block/MAJ:MIN on first use.
 func (r *nativeResources) setDev(e nativeEntry, majmin string, f nativeDevField, value string) error {
-	major, minor, ok := strings.Cut(majmin, ":")
-	if _, err := strconv.ParseUint(major, 10, 32); !ok || err != nil {
-		return e.errorf(ErrInvalidArg, "invalid device number %q", majmin)
-	}
-	if _, err := strconv.ParseUint(minor, 10, 32); err != nil {
+	if !nativeMajMin(majmin) {
 		return e.errorf(ErrInvalidArg, "invalid device number %q", majmin)
 	}
 	var n uint64
@@ -244,6 +240,14 @@ func (r *nativeResources) setDev(e nativeEntry, majmin string, f nativeDevField,
 	}
 	*f.get(dev) = uint(n)
 	return nil
+}
+
+// nativeMajMin reports whether s is a device number, "MAJOR:MINOR".
+func nativeMajMin(s string) bool {
+	major, minor, ok := strings.Cut(s, ":")
+	_, errMajor := strconv.ParseUint(major, 10, 32)
+	_, errMinor := strconv.ParseUint(minor, 10, 32)
+	return ok && errMajor == nil && errMinor == nil
 }
 
 // nativeSetIOWeight parses io.weight: "[default] WEIGHT" or "MAJ:MIN WEIGHT".

@@ -39,12 +39,30 @@ func TestNativeConsolesAndArch(t *testing.T) {
 	})
 }
 
-func TestNativeArchWithoutHost(t *testing.T) {
-	d, _, err := FromNative([]byte(nativeBase+"lxc.arch = armhf\n"), NativeOptions{})
-	if err != nil {
-		t.Fatal(err)
+func TestNativeArchHosts(t *testing.T) {
+	for _, c := range []struct {
+		host, lxcArch, want string
+		warns               bool
+	}{
+		{"", "armhf", "armv7l", false},
+		{"", "x86", "i686", false},
+		{"", "linux32", "", true},
+		{"i686", "x86", "i686", false},
+		{"i686", "amd64", "i686", true},
+		{"aarch64", "armhf", "armv7l", false},
+		{"aarch64", "i386", "armv7l", true},
+		{"riscv64", "x86", "riscv64", true},
+	} {
+		d, w, err := FromNative([]byte(nativeBase+"lxc.arch = "+c.lxcArch+"\n"), NativeOptions{HostArch: c.host})
+		if err != nil {
+			// Complete may refuse an architecture the host cannot run.
+			t.Logf("host %q, lxc.arch %s: %v", c.host, c.lxcArch, err)
+			continue
+		}
+		if d.Def.OS.Type.Arch != c.want || (len(w) > 0) != c.warns {
+			t.Errorf("host %q, lxc.arch %s: arch %q, warnings %q; want %q, warnings %v", c.host, c.lxcArch, d.Def.OS.Type.Arch, w, c.want, c.warns)
+		}
 	}
-	nativeWantEqual(t, "arch", d.Def.OS.Type.Arch, "armv7l")
 }
 
 func TestNativeIDMap(t *testing.T) {

@@ -190,7 +190,7 @@ func (w *nativeWriter) writeBlkio() error {
 	}
 	for _, d := range bt.Device {
 		majmin, ok := strings.CutPrefix(d.Path, "/dev/block/")
-		if !ok || strings.ContainsAny(majmin, " /") {
+		if !ok || !nativeMajMin(majmin) {
 			w.note("<blkiotune> device %s: LXC needs its MAJOR:MINOR numbers (use /dev/block/MAJ:MIN); not converted", d.Path)
 			continue
 		}

@@ -323,6 +323,8 @@ func TestToNativeVariants(t *testing.T) {
 			[]string{"lxc.uts.name = v", "lxc.net.0.type = none", "lxc.cgroup2.cpu.max = max 100000"}},
 		{"quoted values", "<os><type>exe</type><initenv name='A'> x </initenv><initdir>'q'</initdir></os>",
 			[]string{"lxc.uts.name = v", "lxc.net.0.type = none", `lxc.init.cwd = "'q'"`, `lxc.environment = "A= x "`}},
+		{"blkio device without numbers", "<blkiotune><device><path>/dev/block/x:y</path><weight>10</weight></device></blkiotune>",
+			[]string{"lxc.uts.name = v", "lxc.net.0.type = none"}},
 		{"direct default mode is vepa", "<devices><interface type='direct'><source dev='eth0'/></interface></devices>",
 			[]string{"lxc.uts.name = v", "lxc.net.0.type = macvlan", "lxc.net.0.link = eth0", "lxc.net.0.macvlan.mode = vepa"}},
 		{"address without prefix gets libvirt's default", "<devices><interface type='ethernet'><ip address='10.0.0.2'/><ip address='172.16.0.2'/></interface></devices>",
