@@ -238,6 +238,8 @@ var nativeKeys = map[string]nativeHandler{
 	"lxc.include":        (*nativeState).warnInclude,
 	"lxc.cgroup":         (*nativeState).clearCgroups,
 	"lxc.cgroup2":        (*nativeState).clearCgroups,
+	"lxc.mount.auto":     (*nativeState).checkMountAuto,
+	"lxc.autodev":        (*nativeState).checkAutodev,
 }
 
 func (s *nativeState) apply(e nativeEntry) error {
@@ -276,13 +278,13 @@ func (s *nativeState) warnUnmapped(e nativeEntry) {
 var nativeKnownLXCKeys = map[string]bool{
 	"lxc.apparmor.allow_incomplete": true, "lxc.apparmor.allow_nesting": true,
 	"lxc.apparmor.profile": true, "lxc.apparmor.raw": true, "lxc.aa_profile": true,
-	"lxc.aa_allow_incomplete": true, "lxc.autodev": true, "lxc.autodev.tmpfs.size": true,
+	"lxc.aa_allow_incomplete": true, "lxc.autodev.tmpfs.size": true,
 	"lxc.console.buffer.size": true, "lxc.console.logfile": true, "lxc.console.path": true,
 	"lxc.console.rotate": true, "lxc.console.size": true, "lxc.console": true,
 	"lxc.ephemeral": true, "lxc.execute.cmd": true, "lxc.group": true, "lxc.init.groups": true,
 	"lxc.keyring.session": true, "lxc.log.file": true, "lxc.log.level": true, "lxc.log.syslog": true,
 	"lxc.loglevel": true, "lxc.logfile": true, "lxc.monitor.signal.pdeath": true,
-	"lxc.monitor.unshare": true, "lxc.mount.auto": true, "lxc.namespace.clone": true,
+	"lxc.monitor.unshare": true, "lxc.namespace.clone": true,
 	"lxc.namespace.keep": true, "lxc.no_new_privs": true, "lxc.pty.max": true, "lxc.pts": true,
 	"lxc.rootfs.managed": true, "lxc.rootfs.mount": true, "lxc.rootfs.backend": true,
 	"lxc.sched.core": true, "lxc.seccomp.allow_nesting": true, "lxc.seccomp.notify.cookie": true,
@@ -318,6 +320,28 @@ func nativeKnownKey(key string) bool {
 func (s *nativeState) warnInclude(e nativeEntry) error {
 	if e.value != "" {
 		s.warnings.add(e, "included files are not read; merge %s into the config before converting it", e.value)
+	}
+	return nil
+}
+
+// checkMountAuto accepts the proc, sys and cgroup mounts of
+// lxc.mount.auto, which the driver always provides (proc with /proc/sys
+// read-only, sysfs read-only, the cgroups); other kinds are warned about.
+func (s *nativeState) checkMountAuto(e nativeEntry) error {
+	for _, m := range strings.Fields(e.value) {
+		kind, _, _ := strings.Cut(m, ":")
+		if kind != "proc" && kind != "sys" && kind != "cgroup" && kind != "cgroup-full" {
+			s.warnings.add(e, "%s has no domain XML equivalent; ignored", m)
+		}
+	}
+	return nil
+}
+
+// checkAutodev accepts lxc.autodev = 1: the driver always populates a
+// private /dev.
+func (s *nativeState) checkAutodev(e nativeEntry) error {
+	if e.value != "1" && e.value != "" {
+		s.warnings.add(e, "the driver always creates the container's /dev; ignored")
 	}
 	return nil
 }

@@ -135,14 +135,21 @@ func TestNativeDefaults(t *testing.T) {
 func TestNativeWarnings(t *testing.T) {
 	runNativeCases(t, []nativeCase{{
 		name: "unmapped keys are counted once per key",
-		config: "lxc.autodev = 1\nlxc.cgroup.devices.allow = c 1:3 rwm\nlxc.cgroup.devices.allow = c 1:5 rwm\n" +
+		config: "lxc.autodev = 0\nlxc.cgroup.devices.allow = c 1:3 rwm\nlxc.cgroup.devices.allow = c 1:5 rwm\n" +
 			"lxc.apparmor.profile = unconfined\nlxc.hook.pre-start = /bin/true\n",
 		check: func(t *testing.T, def *libvirtxml.Domain, w []string) {
-			nativeWantWarning(t, w, "line 3", "lxc.autodev", "no domain XML equivalent")
+			nativeWantWarning(t, w, "line 3", "lxc.autodev", "always creates the container's /dev")
 			nativeWantWarning(t, w, "line 4", "lxc.cgroup.devices.allow", "(2 lines)")
 			nativeWantWarning(t, w, "lxc.apparmor.profile", "no domain XML equivalent")
 			nativeWantWarning(t, w, "lxc.hook.pre-start", "no domain XML equivalent")
 			nativeWantEqual(t, "warnings", len(w), 4)
+		},
+	}, {
+		name:   "what the driver always provides",
+		config: "lxc.autodev = 1\nlxc.mount.auto = proc:mixed sys:ro cgroup:mixed shmounts:/a:/b\n",
+		check: func(t *testing.T, def *libvirtxml.Domain, w []string) {
+			nativeWantWarning(t, w, "lxc.mount.auto", "shmounts:/a:/b has no domain XML equivalent")
+			nativeWantEqual(t, "warnings", len(w), 1)
 		},
 	}, {
 		name:   "unknown keys",

@@ -80,7 +80,20 @@ func (w *nativeWriter) writeName() error {
 		return errf(ErrConfigUnsupported, "lxc config: domain name %q is longer than lxc.uts.name allows (64 bytes)", name)
 	}
 	w.note("LXC configuration converted from the domain %q", name)
-	return w.set("lxc.uts.name", name)
+	if err := w.set("lxc.uts.name", name); err != nil {
+		return err
+	}
+	return w.writeBasicMounts()
+}
+
+// writeBasicMounts asks LXC for what the driver always provides: /proc
+// (with /proc/sys read-only), a read-only /sys, the cgroups and a private
+// /dev. LXC mounts none of these unless told to.
+func (w *nativeWriter) writeBasicMounts() error {
+	if err := w.set("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed"); err != nil {
+		return err
+	}
+	return w.set("lxc.autodev", "1")
 }
 
 // nativeLXCArch32 gives the LXC name of a 32-bit architecture LXC does not

@@ -85,6 +85,8 @@ const nativeRichXML = `
 const nativeRichConfig = `
 # nsvirt: LXC configuration converted from the domain "rich"
 lxc.uts.name = rich
+lxc.mount.auto = proc:mixed sys:ro cgroup:mixed
+lxc.autodev = 1
 lxc.arch = x86_64
 lxc.rootfs.path = dir:/srv/rich/rootfs
 lxc.mount.entry = /srv/my\040data data none bind,create=dir,ro 0 0
@@ -269,10 +271,13 @@ func nativeDroppedCaps(def *libvirtxml.Domain) []string {
 }
 
 // nativeDefaultLines are what ToNative writes for libvirt's defaults: the
-// default init and the capabilities the default policy drops.
+// default init, the mounts the driver always provides and the
+// capabilities the default policy drops.
 var nativeDefaultLines = map[string]bool{
 	"lxc.init.cmd = /sbin/init":                                        true,
 	"lxc.cap.drop = audit_control mac_admin mknod sys_module sys_time": true,
+	"lxc.mount.auto = proc:mixed sys:ro cgroup:mixed":                  true,
+	"lxc.autodev = 1": true,
 }
 
 // nativeToNativeLines converts a domain given as XML and returns the
