@@ -388,7 +388,7 @@ func (w *nativeWriter) writeUnconverted() error {
 	}
 	for _, hd := range devs.Hostdevs {
 		if hd.CapsNet == nil {
-			w.note("<hostdev> other than a network interface has no LXC equivalent; not converted")
+			w.note("<hostdev> %s has no LXC equivalent; not converted", nativeHostdevDesc(hd))
 		}
 	}
 	if ns := w.def.LXCNamespace; ns != nil {
@@ -398,4 +398,17 @@ func (w *nativeWriter) writeUnconverted() error {
 		w.note("<resource><partition>%s</partition> is not converted; LXC places the container by lxc.cgroup.dir", r.Partition)
 	}
 	return nil
+}
+
+// nativeHostdevDesc names a host device other than a network interface.
+func nativeHostdevDesc(hd libvirtxml.DomainHostdev) string {
+	switch {
+	case hd.CapsStorage != nil && hd.CapsStorage.Source != nil:
+		return "storage " + hd.CapsStorage.Source.Block
+	case hd.CapsMisc != nil && hd.CapsMisc.Source != nil:
+		return "misc " + hd.CapsMisc.Source.Char
+	case hd.SubsysUSB != nil:
+		return "usb device"
+	}
+	return "device"
 }

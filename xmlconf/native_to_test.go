@@ -136,7 +136,7 @@ lxc.init.cwd = /root
 lxc.init.uid = 1000
 lxc.init.gid = 100
 lxc.environment = FOO=bar baz
-# nsvirt: <hostdev> other than a network interface has no LXC equivalent; not converted
+# nsvirt: <hostdev> misc /dev/tty0 has no LXC equivalent; not converted
 `
 
 func nativeDomainFromXML(t *testing.T, doc string) *Domain {
