@@ -65,7 +65,8 @@ type NativeOptions struct {
 //     loopback), as in LXC; libvirt shared the host's network instead. Any
 //     non-empty lxc.net.N.flags means up, as in LXC.
 //   - A mount entry with the "bind" option stays a bind mount even when its
-//     source is under /dev ("relative" binds become type='bind'); a
+//     source is under /dev ("relative" binds become type='bind'), and a
+//     target under the rootfs path is taken inside the root, as LXC does; a
 //     filesystem type that cannot be mounted from the domain XML (mqueue,
 //     cgroup, overlay, ...) is skipped with a warning.
 func FromNative(config []byte, opts NativeOptions) (*Domain, []string, error) {
@@ -183,6 +184,7 @@ type nativeState struct {
 	name       string
 	rootfs     nativeValue
 	rootfsOpts nativeValue
+	rootPath   string // the root filesystem's source, once built
 	arch       nativeValue
 	mounts     []nativeMount
 	ttys       int

@@ -44,6 +44,7 @@ func (s *nativeState) buildRootfs(def *libvirtxml.Domain) error {
 	if err != nil {
 		return err
 	}
+	s.rootPath = src
 	fs := nativeFilesystem(kind, src, "/")
 	if s.rootfsOpts.set {
 		fs.ReadOnly = s.rootfsReadOnly()
@@ -195,7 +196,7 @@ func (s *nativeState) buildMounts(def *libvirtxml.Domain) error {
 // filesystem, a bind a mount of the host path (or, with "relative", a bind
 // of a path inside the container), a /dev source a block device.
 func (s *nativeState) mountFilesystem(m nativeMount) (libvirtxml.DomainFilesystem, bool, error) {
-	dst := path.Clean("/" + m.dst)
+	dst := s.mountTarget(m.dst)
 	if nativeBasicMounts[dst] {
 		return libvirtxml.DomainFilesystem{}, false, nil
 	}
@@ -224,6 +225,19 @@ func (s *nativeState) mountFilesystem(m nativeMount) (libvirtxml.DomainFilesyste
 		fs.ReadOnly = &libvirtxml.DomainFilesystemReadOnly{}
 	}
 	return fs, true, nil
+}
+
+// mountTarget returns the target inside the container. Like LXC, it takes
+// a relative target as relative to the root, and strips the rootfs path
+// from an absolute target under it (older templates wrote those).
+func (s *nativeState) mountTarget(dst string) string {
+	dst = path.Clean("/" + dst)
+	if root := path.Clean(s.rootPath); s.rootPath != "" && root != "/" {
+		if rest, ok := strings.CutPrefix(dst, root+"/"); ok {
+			return "/" + rest
+		}
+	}
+	return dst
 }
 
 func (s *nativeState) ramFilesystem(m nativeMount, dst string) (libvirtxml.DomainFilesystem, bool, error) {

@@ -250,6 +250,8 @@ func TestNativeMounts(t *testing.T) {
 		{name: "binds", config: "lxc.mount.entry = /etc/resolv.conf etc/resolv.conf none bind,ro 0 0\n" +
 			"lxc.mount.entry = /srv/data /data none rbind,create=dir 0 0\nlxc.mount.entry = /dev/fuse dev/fuse none bind,create=file 0 0\n",
 			check: mounts("mount /etc/resolv.conf -> /etc/resolv.conf ro", "mount /srv/data -> /data", "mount /dev/fuse -> /dev/fuse")},
+		{name: "absolute target under the rootfs", config: "lxc.mount.entry = proc /srv/c1/proc proc defaults 0 0\n" +
+			"lxc.mount.entry = /srv/data /srv/c1/data none bind 0 0\n", check: mounts("mount /srv/data -> /data")},
 		{name: "relative bind", config: "lxc.mount.entry = home srv none bind,relative 0 0\n", check: mounts("bind /home -> /srv")},
 		{name: "block device", config: "lxc.mount.entry = /dev/sdb1 mnt ext4 defaults 0 0\n", check: mounts("block /dev/sdb1 -> /mnt")},
 		{name: "octal escapes", config: "lxc.mount.entry = /srv/my\\040dir mnt/x\\040y none bind 0 0\n", check: mounts("mount /srv/my dir -> /mnt/x y")},
