@@ -181,6 +181,28 @@ func checkDevices(root *xnode) error {
 				return err
 			}
 		}
+		if err := checkRoutes(dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRoutes checks the numbers of an interface's or host device's
+// routes, host-side ones included, as virNetDevIPRouteParseXML does.
+func checkRoutes(dev *xnode) error {
+	routes := namedChildren(dev, "route")
+	if src := dev.child("source"); src != nil && dev.local == "interface" {
+		routes = append(routes, namedChildren(src, "route")...)
+	}
+	for _, r := range routes {
+		for _, attr := range []string{"prefix", "metric"} {
+			if v, ok := r.attr(attr); ok && v != "" {
+				if _, ok := parseUintWrap(v); !ok {
+					return errf(ErrXML, "Domain interface: Invalid %s specified in route definition", attr)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -2,13 +2,17 @@ package xmlconf
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
+	"sync"
+
+	"libvirt.org/go/libvirtxml"
 )
 
 // lostItem is part of a document that the model did not keep.
 type lostItem struct {
-	msg    string
-	remove func() // removes the item from the document
+	msg  string
+	mark func() // marks the item for removal from the document (prune)
 }
 
 // compareTrees compares a document with the model's serialization of it
@@ -28,8 +32,8 @@ func compareNode(in, out *xnode, path []*xnode) []lostItem {
 	if strings.TrimSpace(in.content()) != "" && strings.TrimSpace(out.content()) == "" && !isZero(in.content()) {
 		n := in
 		lost = append(lost, lostItem{
-			msg:    fmt.Sprintf("text '%s' is not allowed in %s", shorten(strings.TrimSpace(in.content())), where),
-			remove: func() { n.setContent("") },
+			msg:  fmt.Sprintf("text '%s' is not allowed in %s", shorten(strings.TrimSpace(in.content())), where),
+			mark: func() { n.markText() },
 		})
 	}
 	if len(path) == 2 && in.space == "" && in.local == "metadata" {
@@ -45,13 +49,13 @@ func compareNode(in, out *xnode, path []*xnode) []lostItem {
 			lost = append(lost, compareNode(c, outGroups[key][i], append(path, c))...)
 			continue
 		}
-		if isEmptyish(c) || ignoredLoss(c) {
+		if isEmptyish(c) && modelNames().elements[c.local] || ignoredLoss(c) {
 			continue
 		}
-		parent, child := in, c
+		child := c
 		lost = append(lost, lostItem{
-			msg:    fmt.Sprintf("element '%s' is not allowed in %s", c.qname(), where),
-			remove: func() { parent.removeChild(child) },
+			msg:  fmt.Sprintf("element '%s' is not allowed in %s", c.qname(), where),
+			mark: func() { child.dropped = true },
 		})
 	}
 	return lost
@@ -60,26 +64,23 @@ func compareNode(in, out *xnode, path []*xnode) []lostItem {
 // compareAttrs reports the attributes of in that out lacks.
 func compareAttrs(in, out *xnode, where string) []lostItem {
 	var lost []lostItem
-	for _, a := range in.attrs {
-		if a.isDecl() || isZero(a.value) || hasAttr(out, a) {
+	have := map[[2]string]bool{}
+	for _, b := range out.attrs {
+		if !b.isDecl() {
+			have[[2]string{b.space, b.local}] = true
+		}
+	}
+	for i, a := range in.attrs {
+		if a.isDecl() || isZero(a.value) && modelNames().attrs[a.local] || have[[2]string{a.space, a.local}] {
 			continue
 		}
-		n, name := in, a
+		attr := &in.attrs[i]
 		lost = append(lost, lostItem{
-			msg:    fmt.Sprintf("attribute '%s' is not allowed in %s", a.qname(), where),
-			remove: func() { n.removeAttr(name) },
+			msg:  fmt.Sprintf("attribute '%s' is not allowed in %s", a.qname(), where),
+			mark: func() { attr.dropped = true },
 		})
 	}
 	return lost
-}
-
-func hasAttr(n *xnode, a xattr) bool {
-	for _, b := range n.attrs {
-		if b.local == a.local && b.space == a.space && !b.isDecl() {
-			return true
-		}
-	}
-	return false
 }
 
 // groupElements groups the element children of n by namespace and name.
@@ -91,6 +92,47 @@ func groupElements(n *xnode) map[string][]*xnode {
 	}
 	return g
 }
+
+// knownNames are the element and attribute names that occur anywhere in
+// libvirtxml's domain model.
+type knownNames struct {
+	elements, attrs map[string]bool
+}
+
+// modelNames collects the names of libvirtxml's domain model once. An
+// empty element or zero attribute the model leaves out counts as lost only
+// when its name is unknown to the model (a typo, say): known ones are
+// defaults the model does not write.
+var modelNames = sync.OnceValue(func() knownNames {
+	k := knownNames{elements: map[string]bool{}, attrs: map[string]bool{}}
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("xml"), ",")
+			if j := strings.LastIndexByte(name, ' '); j >= 0 {
+				name = name[j+1:]
+			}
+			switch {
+			case strings.Contains(opts, "attr"):
+				k.attrs[name] = true
+			case name != "" && name != "-":
+				k.elements[name] = true
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(libvirtxml.Domain{}))
+	return k
+})
 
 // isZero reports whether s is a value the model treats as absent: empty,
 // white space or a number equal to zero.
@@ -146,12 +188,11 @@ func shorten(s string) string {
 	return s
 }
 
-// removeChild removes c from n's children.
-func (n *xnode) removeChild(c *xnode) {
-	for i, x := range n.children {
-		if x == c {
-			n.children = append(n.children[:i], n.children[i+1:]...)
-			return
+// markText marks the text of n for removal.
+func (n *xnode) markText() {
+	for _, c := range n.children {
+		if c.kind == textNode {
+			c.dropped = true
 		}
 	}
 }

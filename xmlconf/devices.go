@@ -39,6 +39,12 @@ func completeDevices(d *Domain) error {
 // LXC driver's device callback) and numbers those without a port after the
 // highest port in use (virDomainChrDefPostParse).
 func completeConsoles(consoles []libvirtxml.DomainConsole) {
+	next := uint(0) // one more than the highest port in use
+	for _, c := range consoles {
+		if c.Target != nil && c.Target.Port != nil && *c.Target.Port+1 > next {
+			next = *c.Target.Port + 1
+		}
+	}
 	for i := range consoles {
 		c := &consoles[i]
 		if c.Target == nil {
@@ -47,16 +53,11 @@ func completeConsoles(consoles []libvirtxml.DomainConsole) {
 		if c.Target.Type == "" || c.Target.Type == "none" {
 			c.Target.Type = "lxc"
 		}
-		if c.Target.Port != nil {
-			continue
+		if c.Target.Port == nil {
+			port := next
+			c.Target.Port = &port
+			next++
 		}
-		next := uint(0)
-		for _, o := range consoles {
-			if o.Target != nil && o.Target.Port != nil && *o.Target.Port+1 > next {
-				next = *o.Target.Port + 1
-			}
-		}
-		c.Target.Port = &next
 	}
 }
 

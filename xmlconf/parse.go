@@ -25,6 +25,9 @@ func parseDomain(doc []byte, opts ParseOptions) (*Domain, []string, error) {
 	if err := checkHeader(root); err != nil {
 		return nil, nil, err
 	}
+	if id, ok := root.attr("id"); ok {
+		root.removeAttr(xattr{local: "id", value: id}) // a definition has no id
+	}
 	if err := checkTree(root); err != nil {
 		return nil, nil, err
 	}
@@ -35,6 +38,8 @@ func parseDomain(doc []byte, opts ParseOptions) (*Domain, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	dropped.schema = capItems(dropped.schema)
+	dropped.silent = capItems(dropped.silent)
 	if opts.Validate && len(dropped.schema) > 0 {
 		return nil, nil, schemaError(dropped.schema)
 	}
@@ -48,6 +53,17 @@ func parseDomain(doc []byte, opts ParseOptions) (*Domain, []string, error) {
 		return nil, nil, errf(ErrXMLDetail, "invalid char in name: 0x%02x", d.Def.Name[i])
 	}
 	return d, append(dropped.schema, dropped.silent...), nil
+}
+
+// maxItems bounds the dropped items reported one by one.
+const maxItems = 100
+
+// capItems keeps the first maxItems items and sums up the rest.
+func capItems(items []string) []string {
+	if len(items) <= maxItems {
+		return items
+	}
+	return append(items[:maxItems:maxItems], fmt.Sprintf("... and %d more", len(items)-maxItems))
 }
 
 // schemaError is the ErrSchema error for the dropped items.
@@ -89,8 +105,9 @@ func decodeChecked(root *xnode) (*Domain, droppedItems, error) {
 		return d, dropped, nil
 	}
 	for _, l := range lost {
-		l.remove()
+		l.mark()
 	}
+	prune(root)
 	dropped.silent = nil
 	d, err = decodeDomain(root, &dropped)
 	return d, dropped, err
@@ -172,15 +189,27 @@ func decodeError(root *xnode, err error) error {
 	return errf(ErrXML, "cannot parse the domain definition: %v", err)
 }
 
+// valueMessages are libvirt's own reports of some invalid numbers.
+var valueMessages = map[string]string{
+	"./vcpu[1]":          "maximum vcpus count must be an integer",
+	"./vcpu[1]/@current": "current vcpus count must be an integer",
+}
+
 // findValue finds where the value v occurs in the document and describes
 // it as libvirt's parser reports an invalid value.
 func findValue(n *xnode, ancestors []*xnode, v string) (string, bool) {
 	for _, a := range n.attrs {
 		if strings.TrimSpace(a.value) == v && !a.isDecl() {
+			if msg, ok := valueMessages[relativeXPath(append(ancestors, n))+"/@"+a.qname()]; ok {
+				return msg, true
+			}
 			return fmt.Sprintf("Invalid value for attribute '%s' in element '%s': '%s'", a.qname(), n.qname(), a.value), true
 		}
 	}
 	if len(ancestors) > 0 && strings.TrimSpace(n.content()) == v && len(n.elements()) == 0 {
+		if msg, ok := valueMessages[relativeXPath(append(ancestors, n))]; ok {
+			return msg, true
+		}
 		return fmt.Sprintf("Invalid value '%s' for element or attribute '%s'", n.content(), relativeXPath(append(ancestors, n))), true
 	}
 	for _, c := range n.elements() {

@@ -22,11 +22,13 @@ func formatDomain(d *Domain, opts FormatOptions) (string, error) {
 		stripLive(root)
 	}
 	presentFeatures(root)
+	presentTuning(root)
 	dropEmpty(root, emptyDropped)
 	if err := presentMetadata(root, d); err != nil {
 		return "", err
 	}
 	orderAttrs(root)
+	orderChildren(root)
 	var b strings.Builder
 	writeNode(&b, root, 0)
 	return b.String(), nil
@@ -181,5 +183,58 @@ func orderAttrs(n *node) {
 	}
 	for _, c := range n.children {
 		orderAttrs(c)
+	}
+}
+
+// presentTuning leaves out what libvirt does not write of tuning: block
+// I/O devices without any setting, and CPU periods and quotas of zero.
+func presentTuning(root *node) {
+	if blkio := nodePath(root, "blkiotune"); blkio != nil {
+		removeChildren(blkio, func(c *node) bool {
+			return c.name.Local == "device" && len(c.children) <= 1
+		})
+	}
+	if cputune := nodePath(root, "cputune"); cputune != nil {
+		removeChildren(cputune, func(c *node) bool {
+			zeroable := strings.HasSuffix(c.name.Local, "period") || strings.HasSuffix(c.name.Local, "quota")
+			return zeroable && strings.TrimSpace(c.text) == "0"
+		})
+	}
+}
+
+// chardevOrder is libvirt's order of character device children.
+var chardevOrder = []string{"source", "protocol", "log", "target", "alias", "address"}
+
+// childOrder gives libvirt's child order for elements where libvirtxml's
+// differs; children not listed follow in their order.
+var childOrder = map[string][]string{
+	"interface": {"mac", "source", "vlan", "virtualport", "bandwidth", "port", "ip", "route",
+		"portForward", "script", "downscript", "backenddomain", "target", "guest", "model", "driver",
+		"backend", "filterref", "tune", "teaming", "link", "mtu", "coalesce", "boot", "rom", "acpi",
+		"alias", "address"},
+	"console":  chardevOrder,
+	"serial":   chardevOrder,
+	"parallel": chardevOrder,
+	"channel":  chardevOrder,
+}
+
+// orderChildren puts the children of the devices in libvirt's order.
+func orderChildren(root *node) {
+	devs := nodePath(root, "devices")
+	if devs == nil {
+		return
+	}
+	for _, dev := range devs.children {
+		order, ok := childOrder[dev.name.Local]
+		if !ok {
+			continue
+		}
+		rank := func(c *node) int {
+			if i := slices.Index(order, c.name.Local); i >= 0 {
+				return i
+			}
+			return len(order)
+		}
+		slices.SortStableFunc(dev.children, func(a, b *node) int { return rank(a) - rank(b) })
 	}
 }

@@ -33,6 +33,7 @@ const (
 // document order, text and comments included.
 type xnode struct {
 	kind     nodeKind
+	dropped  bool   // marked for removal by prune
 	prefix   string // element prefix as written
 	local    string
 	space    string // resolved namespace URI
@@ -44,6 +45,7 @@ type xnode struct {
 
 // xattr is an attribute or namespace declaration of an xnode.
 type xattr struct {
+	dropped       bool // marked for removal by prune
 	prefix, local string
 	space         string // resolved URI; "xmlns" for declarations
 	value         string
@@ -160,11 +162,17 @@ type treeParser struct {
 	scope   []map[string]string // namespace declarations per open element
 	root    *xnode
 	done    bool // root element closed
+	// text collects the character data of the node being read, which
+	// encoding/xml may deliver in many pieces.
+	text strings.Builder
 }
 
 func (p *treeParser) run() (*xnode, error) {
 	for {
 		tok, err := p.dec.RawToken()
+		if _, isText := tok.(xml.CharData); !isText {
+			p.flushText()
+		}
 		if errors.Is(err, io.EOF) {
 			return p.finish()
 		}
@@ -220,7 +228,12 @@ func (p *treeParser) start(t xml.StartElement) error {
 	}
 	n := &xnode{kind: elementNode, prefix: t.Name.Space, local: t.Name.Local, line: line}
 	decls := map[string]string{}
+	names := make(map[xml.Name]bool, len(t.Attr))
 	for _, a := range t.Attr {
+		if names[a.Name] {
+			return p.fail(fmt.Sprintf("Attribute %s redefined", qualify(a.Name.Space, a.Name.Local)))
+		}
+		names[a.Name] = true
 		xa := xattr{prefix: a.Name.Space, local: a.Name.Local, value: a.Value}
 		if xa.isDecl() {
 			xa.space = "xmlns"
@@ -311,13 +324,20 @@ func (p *treeParser) chars(s string) error {
 		}
 		return p.fail("Start tag expected, '<' not found")
 	}
-	top := p.top()
-	if k := len(top.children); k > 0 && top.children[k-1].kind == textNode {
-		top.children[k-1].text += s
-		return nil
-	}
-	top.children = append(top.children, &xnode{kind: textNode, text: s})
+	p.text.WriteString(s)
 	return nil
+}
+
+// flushText adds the text collected so far to the open element.
+func (p *treeParser) flushText() {
+	if p.text.Len() == 0 {
+		return
+	}
+	if len(p.stack) > 0 {
+		top := p.top()
+		top.children = append(top.children, &xnode{kind: textNode, text: p.text.String()})
+	}
+	p.text.Reset()
 }
 
 // syntaxError turns an encoding/xml error into libvirt's report of a
@@ -436,4 +456,26 @@ func elementPath(ancestors []*xnode) string {
 		b.WriteString(a.qname())
 	}
 	return b.String()
+}
+
+// prune removes the nodes and attributes marked dropped below n.
+func prune(n *xnode) {
+	attrs := n.attrs[:0]
+	for _, a := range n.attrs {
+		if !a.dropped {
+			attrs = append(attrs, a)
+		}
+	}
+	n.attrs = attrs
+	children := n.children[:0]
+	for _, c := range n.children {
+		if c.dropped {
+			continue
+		}
+		if c.kind == elementNode {
+			prune(c)
+		}
+		children = append(children, c)
+	}
+	n.children = children
 }

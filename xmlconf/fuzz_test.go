@@ -1,0 +1,52 @@
+package xmlconf
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzDomain checks that parsing never panics and that formatting is
+// stable: whatever ParseDomain accepts, FormatDomain writes, ParseDomain
+// accepts again, and FormatDomain then writes the same bytes.
+func FuzzDomain(f *testing.F) {
+	for _, doc := range []string{
+		baseDomain, allFeaturesDomain, routesDomain,
+		edit("<console type='pty'/>", "<console type='pty'/><console type='pty'><target port='5'/></console>"),
+		edit("<memory", "<metadata><a:x xmlns:a='urn:a' k='v'>t<a:y/></a:x></metadata><memory"),
+		edit("</domain>", nsDoc("<lxc:sharenet type='netns' value='red'/>")),
+		"<domain type='lxc'><name>x</name><memory unit='MiB'>1</memory><os><type>exe</type><init>/i</init></os></domain>",
+	} {
+		f.Add([]byte(doc))
+	}
+	if dir, ok := findConformanceDir(); ok {
+		files, _ := filepath.Glob(filepath.Join(dir, "lxcxml2xml*", "*.xml"))
+		files = append(files, filepath.Join(dir, "domain-lxc-simple.xml"))
+		for _, file := range files {
+			if doc, err := os.ReadFile(file); err == nil {
+				f.Add(doc)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		d, _, err := ParseDomain(doc, conformanceOpts)
+		if err != nil {
+			return
+		}
+		first, err := FormatDomain(d, FormatOptions{Inactive: true})
+		if err != nil {
+			t.Fatalf("FormatDomain of a parsed document: %v", err)
+		}
+		d2, _, err := ParseDomain([]byte(first), conformanceOpts)
+		if err != nil {
+			t.Fatalf("ParseDomain of formatted output: %v\n%s", err, first)
+		}
+		second, err := FormatDomain(d2, FormatOptions{Inactive: true})
+		if err != nil {
+			t.Fatalf("second FormatDomain: %v", err)
+		}
+		if second != first {
+			t.Fatalf("formatting is not stable:\n%s\nfirst:\n%s", lineDiff(first, second), first)
+		}
+	})
+}
