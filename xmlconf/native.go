@@ -86,9 +86,18 @@ func FromNative(config []byte, opts NativeOptions) (*Domain, []string, error) {
 	}
 	d := &Domain{Def: def}
 	if err := Complete(d, ParseOptions{Emulator: opts.Emulator, HostArch: opts.HostArch}); err != nil {
-		return nil, s.warnings.list(), err
+		return nil, s.warnings.list(), nativeContext(err)
 	}
 	return d, s.warnings.list(), nil
+}
+
+// nativeContext marks an error about the converted domain as such,
+// keeping its kind.
+func nativeContext(err error) error {
+	if e, ok := err.(*Error); ok {
+		return &Error{Kind: e.Kind, Msg: "lxc config: converted domain: " + e.Msg}
+	}
+	return fmt.Errorf("lxc config: converted domain: %w", err)
 }
 
 // nativeEntry is one "key = value" line of a native configuration.
@@ -166,7 +175,10 @@ func (w *nativeWarnings) list() []string {
 	out := make([]string, 0, len(w.order))
 	for _, id := range w.order {
 		x := w.byKey[id]
-		s := fmt.Sprintf("lxc config line %d: %s", x.line, x.msg)
+		s := "lxc config: " + x.msg
+		if x.line > 0 {
+			s = fmt.Sprintf("lxc config line %d: %s", x.line, x.msg)
+		}
 		if x.count > 1 {
 			s += fmt.Sprintf(" (%d lines)", x.count)
 		}

@@ -112,6 +112,10 @@ func TestNativeDefaults(t *testing.T) {
 		config:  "lxc.rootfs.path = /srv/x\n",
 		wantErr: "lxc.uts.name",
 	}, {
+		name:    "the converted domain is checked",
+		config:  "lxc.uts.name = a/b\n",
+		wantErr: "lxc config: converted domain: ",
+	}, {
 		name:   "last assignment wins",
 		config: "lxc.uts.name = c2\n",
 		check: func(t *testing.T, def *libvirtxml.Domain, w []string) {
