@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsvirt/nsvirt/cgroups"
 	"github.com/nsvirt/nsvirt/driver/host"
 	"github.com/nsvirt/nsvirt/xmlconf"
 )
@@ -40,6 +41,9 @@ type Config struct {
 	// Emulator is the path advertised as the guests' emulator and filled
 	// into definitions that have none. Defaults to this executable.
 	Emulator string
+	// DefaultPidsMax is the task limit of a container whose definition
+	// sets none (0: no limit).
+	DefaultPidsMax int64
 	// Log receives the driver's structured log. Defaults to discarding.
 	Log *slog.Logger
 }
@@ -49,6 +53,8 @@ type Driver struct {
 	cfg    Config
 	log    *slog.Logger
 	host   *host.Host
+	exe    string          // this binary, re-executed as monitor and init helper
+	layout *cgroups.Layout // the host's cgroup file systems
 	lock   *os.File // flock on StateDir/driver.pid
 	events eventBus
 	doms   registry
@@ -76,7 +82,16 @@ func New(cfg Config) (*Driver, error) {
 			return nil, fmt.Errorf("create directory %s: %w", dir, err)
 		}
 	}
-	d := &Driver{cfg: cfg, log: cfg.Log, host: host.New(), store: store{dir: cfg.ConfigDir}}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("locate own executable: %w", err)
+	}
+	layout, err := cgroups.Detect()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Log.Info("cgroup layout", "layout", layout.Describe())
+	d := &Driver{cfg: cfg, log: cfg.Log, host: host.New(), store: store{dir: cfg.ConfigDir}, exe: exe, layout: layout}
 	d.doms.init()
 	lock, err := lockPIDFile(filepath.Join(cfg.StateDir, "driver.pid"))
 	if err != nil {
@@ -84,6 +99,8 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d.lock = lock
 	d.loadDefinitions()
+	d.reconnect()
+	go d.autostart()
 	return d, nil
 }
 

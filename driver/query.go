@@ -273,9 +273,6 @@ func pick(cond bool, yes, no uint32) uint32 {
 	return no
 }
 
-// CloseSession releases what a client connection held: domains it started
-// with AUTODESTROY are destroyed.
-func (d *Driver) CloseSession(id uint64) {}
 
 // memoryKiB returns <memory>; definitions are normalised to KiB on parse.
 func memoryKiB(def *libvirtxml.Domain) uint64 {

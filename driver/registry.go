@@ -54,7 +54,8 @@ type domain struct {
 	reason     int
 	id         int
 	autostart  bool
-	updated    bool // persistent definition changed while running
+	updated    bool     // persistent definition changed while running
+	rt         *runtime // the running container; nil when inactive
 }
 
 func newDomain(name string, uuid UUID) *domain {

@@ -16,8 +16,10 @@ type store struct {
 	dir string
 }
 
-func (s store) configPath(name string) string    { return filepath.Join(s.dir, name+".xml") }
-func (s store) autostartPath(name string) string { return filepath.Join(s.dir, "autostart", name+".xml") }
+func (s store) configPath(name string) string { return filepath.Join(s.dir, name+".xml") }
+func (s store) autostartPath(name string) string {
+	return filepath.Join(s.dir, "autostart", name+".xml")
+}
 
 // configHeader is the warning libvirt writes at the top of every file it
 // manages.
@@ -120,7 +122,15 @@ func (d *Driver) loadConfig(path string) (*xmlconf.Domain, error) {
 // writeFileAtomic replaces path with data: it writes path.new, syncs it,
 // renames it over path and syncs the directory, so a crash leaves either
 // the old or the new file, never a torn one.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return replaceFile(path, data, mode, true)
+}
+
+// replaceFile writes path.new and renames it over path; with durable it
+// also syncs the file and the directory. Live state files in the state
+// directory (a tmpfs, normally) only need the rename: a reader never sees
+// a torn file, and nothing of them survives a host crash anyway.
+func replaceFile(path string, data []byte, mode os.FileMode, durable bool) (err error) {
 	tmp := path + ".new"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
@@ -131,7 +141,7 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err == nil {
+	if _, err = f.Write(data); err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -142,6 +152,9 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	}
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(filepath.Dir(path))
 }

@@ -7,5 +7,6 @@ func (s *Server) buildTable() table {
 	s.listHandlers(t)
 	s.eventHandlers(t)
 	s.definitionHandlers(t)
+	s.lifecycleHandlers(t)
 	return t
 }

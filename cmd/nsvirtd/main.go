@@ -14,16 +14,41 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nsvirt/nsvirt/driver"
+	"github.com/nsvirt/nsvirt/driver/container"
+	"github.com/nsvirt/nsvirt/driver/monitor"
 	"github.com/nsvirt/nsvirt/rpc"
 )
 
+// init runs before any other goroutine exists. The container's init
+// helper changes per-thread state (namespaces, capabilities) on the thread
+// that later execs the container's init, so its main goroutine must never
+// move to another thread.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == container.InitCommand {
+		runtime.GOMAXPROCS(1)
+		runtime.LockOSThread()
+	}
+}
+
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case container.InitCommand:
+			container.Main()
+		case monitor.Command:
+			monitor.Main()
+		}
+	}
 	os.Exit(run(os.Args[1:]))
 }
 
@@ -58,6 +83,9 @@ func parseFlags(args []string) (options, error) {
 }
 
 func run(args []string) int {
+	// Descriptors inherited from whoever started the daemon must not leak
+	// into monitors and containers.
+	_ = unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	o, err := parseFlags(args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
