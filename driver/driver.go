@@ -55,7 +55,7 @@ type Driver struct {
 	host   *host.Host
 	exe    string          // this binary, re-executed as monitor and init helper
 	layout *cgroups.Layout // the host's cgroup file systems
-	lock   *os.File // flock on StateDir/driver.pid
+	lock   *os.File        // flock on StateDir/driver.pid
 	events eventBus
 	doms   registry
 	store  store

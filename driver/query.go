@@ -273,7 +273,6 @@ func pick(cond bool, yes, no uint32) uint32 {
 	return no
 }
 
-
 // memoryKiB returns <memory>; definitions are normalised to KiB on parse.
 func memoryKiB(def *libvirtxml.Domain) uint64 {
 	if def.Memory == nil {

@@ -262,4 +262,3 @@ func writeInitctl(f *os.File, hostPath string, reboot bool) (bool, error) {
 	}
 	return true, nil
 }
-
