@@ -29,8 +29,7 @@ var (
 		"net_bind_service", "net_broadcast", "net_raw", "setgid", "setfcap", "setpcap", "setuid",
 		"sys_admin", "sys_boot", "sys_chroot", "sys_module", "sys_nice", "sys_pacct", "sys_ptrace",
 		"sys_rawio", "sys_resource", "sys_time", "sys_tty_config", "syslog", "wake_alarm"}
-	lifecycleActions = []string{"destroy", "restart", "rename-restart", "preserve"}
-	crashActions     = append(slices.Clone(lifecycleActions), "coredump-destroy", "coredump-restart")
+	lifecycleActions = []string{"destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart"}
 	lockFailures     = []string{"poweroff", "restart", "pause", "ignore"}
 	clockOffsets     = []string{"utc", "localtime", "variable", "timezone", "absolute"}
 )
@@ -106,7 +105,7 @@ func checkTree(root *xnode) error {
 	actions := []struct {
 		name    string
 		allowed []string
-	}{{"on_poweroff", lifecycleActions}, {"on_reboot", lifecycleActions}, {"on_crash", crashActions}, {"on_lockfailure", lockFailures}}
+	}{{"on_poweroff", lifecycleActions}, {"on_reboot", lifecycleActions}, {"on_crash", lifecycleActions}, {"on_lockfailure", lockFailures}}
 	for _, a := range actions {
 		if n := root.child(a.name); n != nil {
 			if v := xpathString(n); v != "" && !slices.Contains(a.allowed, v) {

@@ -62,6 +62,12 @@ type ParseOptions struct {
 	// HostArch is the host architecture (uname -m); a guest may use it or
 	// its 32-bit counterpart, and gets it when it names none.
 	HostArch string
+	// SkipValidate leaves out the checks libvirt makes only when a
+	// definition is defined or created (virDomainDefValidate: user
+	// namespace maps, CPU bandwidth ranges, duplicate block devices and
+	// aliases, ...). libvirt skips them when it loads definitions it saved
+	// itself, so that a domain does not vanish when a rule is tightened.
+	SkipValidate bool
 }
 
 // Domain is a checked and completed domain definition.

@@ -109,6 +109,20 @@ func TestParseErrors(t *testing.T) {
 			"unknown on_poweroff action: explode"},
 		{"on_crash", edit("<devices>", "<on_crash>coredump</on_crash><devices>"), ErrInternal,
 			"unknown on_crash action: coredump"},
+		{"on_reboot coredump", edit("<devices>", "<on_reboot>coredump-restart</on_reboot><devices>"), ErrConfigUnsupported,
+			"Lifecycle event 'reboot' doesn't support 'coredump-restart' action"},
+		{"idmap root", edit("<devices>", idmap(1, 0)+"<devices>"), ErrConfigUnsupported, "You must map the root user of container"},
+		{"idmap gid root", edit("<devices>", idmap(0, 5)+"<devices>"), ErrConfigUnsupported, "You must map the root user of container"},
+		{"idmap uid only", edit("<devices>", "<idmap><uid start='0' target='1000' count='10'/></idmap><devices>"),
+			ErrConfigUnsupported, "uid and gid should be mapped both"},
+		{"cputune period", edit("<os>", "<cputune><period>10</period></cputune><os>"), ErrConfigUnsupported,
+			"Value of cputune 'period' must be in range [1000, 1000000]"},
+		{"cputune quota", edit("<os>", "<cputune><quota>999</quota></cputune><os>"), ErrConfigUnsupported,
+			"Value of cputune 'quota' must be in range [1000, 18446744073709551]"},
+		{"blkio duplicate", edit("<os>", "<blkiotune><device><path>/dev/a</path><weight>1</weight></device><device><path>/dev/a</path><weight>2</weight></device></blkiotune><os>"),
+			ErrConfigUnsupported, "duplicate blkio device path '/dev/a'"},
+		{"alias duplicate", edit("<console type='pty'/>", "<console type='pty'><alias name='ua-c'/></console><console type='pty'><alias name='ua-c'/></console>"),
+			ErrConfigUnsupported, "non unique alias detected: ua-c"},
 		{"clock", edit("<devices>", "<clock offset='mars'/><devices>"), ErrInternal, "unknown clock offset 'mars'"},
 		{"feature", edit("<devices>", "<features><warp/></features><devices>"), ErrInternal, "unexpected feature 'warp'"},
 		{"capability", edit("<devices>", "<features><capabilities><fly/></capabilities></features><devices>"),
@@ -158,6 +172,12 @@ func TestParseErrors(t *testing.T) {
 			wantError(t, err, tc.kind, tc.msg)
 		})
 	}
+}
+
+// idmap returns an <idmap> whose lowest uid and gid starts are given.
+func idmap(uid, gid int) string {
+	return "<idmap><uid start='" + itoa(uid) + "' target='1000' count='10'/><gid start='" + itoa(gid) +
+		"' target='1000' count='10'/></idmap>"
 }
 
 // nsDoc returns an <lxc:namespace> with body, closing the domain.
@@ -294,5 +314,34 @@ func TestFormatID(t *testing.T) {
 		if !strings.HasPrefix(got, tc.want) {
 			t.Errorf("FormatDomain(%+v) starts %q, want %q", tc.opts, got[:40], tc.want)
 		}
+	}
+}
+
+// TestSkipValidate checks that loading a saved definition (SkipValidate)
+// accepts what only define refuses, as libvirt does.
+func TestSkipValidate(t *testing.T) {
+	doc := edit("<devices>", idmap(1, 1)+"<devices>")
+	opts := conformanceOpts
+	opts.SkipValidate = true
+	d, _, err := ParseDomain([]byte(doc), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := FormatDomain(d, FormatOptions{Inactive: true})
+	if !strings.Contains(out, "<uid start='1' target='1000' count='10'/>") {
+		t.Errorf("idmap not kept:\n%s", out)
+	}
+	_, _, err = ParseDomain([]byte(doc), conformanceOpts)
+	wantError(t, err, ErrConfigUnsupported, "You must map the root user of container")
+}
+
+// TestIDMapSorted checks that maps come back sorted by container id.
+func TestIDMapSorted(t *testing.T) {
+	doc := edit("<devices>", "<idmap><uid start='10' target='2000' count='5'/><uid start='0' target='1000' count='10'/>"+
+		"<gid start='0' target='1000' count='10'/></idmap><devices>")
+	out := mustFormat(t, []byte(doc))
+	want := "<uid start='0' target='1000' count='10'/>\n    <uid start='10' target='2000' count='5'/>"
+	if !strings.Contains(out, want) {
+		t.Errorf("uid maps not sorted:\n%s", out)
 	}
 }

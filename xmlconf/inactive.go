@@ -14,6 +14,7 @@ import (
 // security labels).
 func completeParsed(d *Domain, opts ParseOptions) error {
 	def := d.Def
+	sortIDMap(def)
 	if def.OS != nil && def.OS.Type != nil && def.OS.Type.Arch == "" {
 		def.OS.Type.Arch = opts.HostArch
 	}

@@ -49,6 +49,11 @@ func parseDomain(doc []byte, opts ParseOptions) (*Domain, []string, error) {
 	if err := Complete(d, opts); err != nil {
 		return nil, nil, err
 	}
+	if !opts.SkipValidate {
+		if err := validateDomain(d.Def); err != nil {
+			return nil, nil, err
+		}
+	}
 	if i := strings.IndexByte(d.Def.Name, '\n'); i >= 0 {
 		return nil, nil, errf(ErrXMLDetail, "invalid char in name: 0x%02x", d.Def.Name[i])
 	}

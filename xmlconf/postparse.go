@@ -1,6 +1,7 @@
 package xmlconf
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -294,6 +295,19 @@ func completeTuning(def *libvirtxml.Domain) error {
 		return errf(ErrXML, "nodeset for NUMA memory tuning must be set if 'placement' is 'static'")
 	}
 	return nil
+}
+
+// sortIDMap sorts the user namespace maps by container id, as libvirt's
+// parser (virDomainIdmapDefParseXML) does.
+func sortIDMap(def *libvirtxml.Domain) {
+	if def.IDMap == nil {
+		return
+	}
+	for _, m := range [][]libvirtxml.DomainIDMapRange{def.IDMap.UIDs, def.IDMap.GIDs} {
+		slices.SortStableFunc(m, func(a, b libvirtxml.DomainIDMapRange) int {
+			return cmp.Compare(a.Start, b.Start)
+		})
+	}
 }
 
 // completeFeatures gives capabilities without a state the state "on", as

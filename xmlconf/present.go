@@ -23,6 +23,9 @@ func formatDomain(d *Domain, opts FormatOptions) (string, error) {
 	}
 	presentFeatures(root)
 	presentTuning(root)
+	if idmap := nodePath(root, "idmap"); idmap != nil && nodePath(idmap, "uid") == nil {
+		removeChildren(root, func(c *node) bool { return c == idmap }) // libvirt writes it with uids only
+	}
 	dropEmpty(root, emptyDropped)
 	if err := presentMetadata(root, d); err != nil {
 		return "", err
