@@ -68,6 +68,11 @@ type ParseOptions struct {
 	// aliases, ...). libvirt skips them when it loads definitions it saved
 	// itself, so that a domain does not vanish when a rule is tightened.
 	SkipValidate bool
+	// Live reads the definition of a running domain (a status file), as
+	// libvirt does without VIR_DOMAIN_DEF_PARSE_INACTIVE: PTY paths, tty
+	// attributes, aliases, generated interface names and dynamic security
+	// labels are kept instead of dropped.
+	Live bool
 }
 
 // Domain is a checked and completed domain definition.

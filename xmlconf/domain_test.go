@@ -345,3 +345,41 @@ func TestIDMapSorted(t *testing.T) {
 		t.Errorf("uid maps not sorted:\n%s", out)
 	}
 }
+
+// TestLiveParse checks that a running domain's definition keeps its live
+// parts when read with Live, and loses them otherwise.
+func TestLiveParse(t *testing.T) {
+	doc := edit("<console type='pty'/>", `<interface type='bridge'><mac address='52:54:00:00:00:01'/><source bridge='b'/><target dev='vnet0'/><alias name='net0'/></interface>
+    <console type='pty' tty='/dev/pts/3'><source path='/dev/pts/3'/><target type='lxc' port='0'/><alias name='console0'/></console>`)
+	doc = strings.Replace(doc, "<domain type='lxc'>", "<domain type='lxc' id='4242'>", 1)
+	live := []string{"<target dev='vnet0'/>", "<alias name='net0'/>", "<console type='pty' tty='/dev/pts/3'>",
+		"<source path='/dev/pts/3'/>", "<alias name='console0'/>"}
+	opts := conformanceOpts
+	opts.Live = true
+	d, warnings, err := ParseDomain([]byte(doc), opts)
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("ParseDomain: %v %q", err, warnings)
+	}
+	out, _ := FormatDomain(d, FormatOptions{ID: 4242})
+	for _, want := range live {
+		if !strings.Contains(out, want) {
+			t.Errorf("live output lacks %s:\n%s", want, out)
+		}
+	}
+	if !strings.HasPrefix(out, "<domain type='lxc' id='4242'>") {
+		t.Errorf("live output does not start with the id:\n%s", out)
+	}
+	inactive, _ := FormatDomain(d, FormatOptions{ID: 4242, Inactive: true})
+	d2, _, err := ParseDomain([]byte(doc), conformanceOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defined, _ := FormatDomain(d2, FormatOptions{ID: 4242})
+	for _, text := range []string{inactive, defined} {
+		for _, gone := range live {
+			if strings.Contains(text, gone) {
+				t.Errorf("inactive output has %s:\n%s", gone, text)
+			}
+		}
+	}
+}

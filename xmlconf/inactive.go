@@ -7,16 +7,20 @@ import (
 	"libvirt.org/go/libvirtxml"
 )
 
-// completeParsed applies what libvirt's parser does for a definition read
-// with VIR_DOMAIN_DEF_PARSE_INACTIVE (define): the architecture defaults
-// to the host's, and what only a running domain has is dropped (PTY
-// paths, aliases libvirt assigned, generated interface names, dynamic
-// security labels).
+// completeParsed applies what libvirt's parser does beyond post-parse:
+// the architecture defaults to the host's and user namespace maps are
+// sorted; for a definition read with VIR_DOMAIN_DEF_PARSE_INACTIVE
+// (define, unless opts.Live) what only a running domain has is dropped
+// (PTY paths, aliases libvirt assigned, generated interface names,
+// dynamic security labels).
 func completeParsed(d *Domain, opts ParseOptions) error {
 	def := d.Def
 	sortIDMap(def)
 	if def.OS != nil && def.OS.Type != nil && def.OS.Type.Arch == "" {
 		def.OS.Type.Arch = opts.HostArch
+	}
+	if opts.Live {
+		return nil
 	}
 	if def.Devices != nil {
 		dropLiveDevices(def.Devices)
