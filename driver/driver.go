@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -44,6 +45,9 @@ type Config struct {
 	// DefaultPidsMax is the task limit of a container whose definition
 	// sets none (0: no limit).
 	DefaultPidsMax int64
+	// ShutdownTimeout is how long an init with no known shutdown
+	// convention gets after SIGTERM before it is killed (default 10 s).
+	ShutdownTimeout time.Duration
 	// Log receives the driver's structured log. Defaults to discarding.
 	Log *slog.Logger
 }
@@ -69,6 +73,9 @@ type Driver struct {
 func New(cfg Config) (*Driver, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	if cfg.Emulator == "" {
 		exe, err := os.Executable()

@@ -98,6 +98,8 @@ func (d *Driver) finishStop(dom *domain, rt *runtime) {
 	}
 	reboot := rt.intent != intentDestroy && (rt.intent == intentReboot || ex.Reboot())
 	detail, reason := stopDetail(rt.intent, ex)
+	d.log.Info("container stopped", "domain", dom.name, "id", rt.initPid,
+		"exit", ex.Code, "signal", ex.Signal, "error", ex.Error, "reboot", reboot)
 	dom.mu.Lock()
 	live := dom.live
 	ref := dom.refLocked()

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -117,8 +119,12 @@ func (s *starter) checkPaths() error {
 		rootLoop = rootLoop || l.mount < 0
 	}
 	if root.Device == "" && !rootLoop {
-		if fi, err := os.Stat(root.Source); err != nil || !fi.IsDir() {
+		fi, err := os.Stat(root.Source)
+		if err != nil || !fi.IsDir() {
 			return errorf(KindOperationFailed, "start %s: root filesystem %s does not exist", s.dom.name, root.Source)
+		}
+		if err := checkRootOwner(s.dom.name, root.Source, fi, s.plan); err != nil {
+			return err
 		}
 	}
 	for _, m := range s.plan.init.Mounts {
@@ -134,6 +140,22 @@ func (s *starter) checkPaths() error {
 		}
 	}
 	return nil
+}
+
+// checkRootOwner refuses a user-namespaced container whose root file
+// system does not belong to the container's root user: init would run as
+// a root that owns nothing and could not write its own files.
+func checkRootOwner(name, path string, fi os.FileInfo, p *startPlan) error {
+	if !p.init.UserNS || path == "/" {
+		return nil
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || int(st.Uid) == p.init.RootUID {
+		return nil
+	}
+	return errorf(KindConfigUnsupported,
+		"start %s: root filesystem %s is owned by uid %d, but <idmap> maps the container's root to host uid %d; chown the tree or fix the map",
+		name, path, st.Uid, p.init.RootUID)
 }
 
 // attachLoops gives each file-backed file system a loop device.
@@ -152,14 +174,14 @@ func (s *starter) attachLoops() error {
 			s.plan.init.Mounts[l.mount].Source = dev
 		}
 	}
-	if s.plan.init.Root.Device != "" {
-		// A device root is mounted, inside the container's own mount
-		// namespace, on an empty directory of the state dir.
-		stage := filepath.Join(s.d.cfg.StateDir, s.dom.name+".root")
-		if err := os.MkdirAll(stage, 0o700); err != nil {
+	if root := &s.plan.init.Root; root.Device != "" || root.Source == "/" {
+		// A device root, or the shared host tree, is mounted inside the
+		// container's own mount namespace on an empty directory of the
+		// state dir.
+		root.Staging = filepath.Join(s.d.cfg.StateDir, s.dom.name+".root")
+		if err := os.MkdirAll(root.Staging, 0o700); err != nil {
 			return err
 		}
-		s.plan.init.Root.Source = stage
 	}
 	return nil
 }
@@ -321,12 +343,14 @@ func (s *starter) releaseInit() error {
 	if err != nil {
 		return fmt.Errorf("wait for init: %w", err)
 	}
-	if len(b) == 0 {
+	text := strings.TrimSpace(string(b))
+	if text == container.ExecMessage {
 		return nil
 	}
 	var msg struct{ Error string }
-	if json.Unmarshal(b, &msg) != nil || msg.Error == "" {
-		msg.Error = string(b)
+	text = strings.TrimSpace(strings.TrimPrefix(text, container.ExecMessage))
+	if json.Unmarshal([]byte(text), &msg) != nil || msg.Error == "" {
+		msg.Error = "the container's init helper exited unexpectedly (see the console output)"
 	}
 	return errorf(KindOperationFailed, "start %s: %s", s.dom.name, msg.Error)
 }

@@ -29,10 +29,6 @@ const (
 	initctlRequestSz = 384
 )
 
-// ShutdownGrace is how long an init that has no shutdown convention gets
-// after SIGTERM before it is killed.
-var ShutdownGrace = 10 * time.Second
-
 // Destroy stops a domain at once: every task of its cgroup is killed, and
 // the call returns as soon as they are all gone. With DestroyGraceful the
 // tasks get SIGTERM only, and an error if they do not exit in time.
@@ -149,7 +145,7 @@ func (d *Driver) request(ref DomainRef, flags uint32, reboot bool) error {
 // used when the container has one (and always in initctl mode); otherwise
 // the signal the running init understands: systemd SIGRTMIN+4/+5, busybox
 // SIGUSR2 (poweroff) / SIGTERM (reboot), anything else SIGTERM followed by
-// SIGKILL after ShutdownGrace.
+// SIGKILL after Config.ShutdownTimeout.
 func (d *Driver) sendRequest(name string, rt *runtime, flags uint32, reboot bool) error {
 	if flags&ModeSignal == 0 {
 		sent, err := sendInitctl(rt.initPid, reboot)
@@ -169,7 +165,7 @@ func (d *Driver) sendRequest(name string, rt *runtime, flags uint32, reboot bool
 		return errorf(KindOperationFailed, "signal init: %w", err)
 	}
 	if kind == initOther {
-		rt.grace = time.AfterFunc(ShutdownGrace, func() {
+		rt.grace = time.AfterFunc(d.cfg.ShutdownTimeout, func() {
 			_ = monitor.Signal(d.cfg.StateDir, name, syscall.SIGKILL)
 		})
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,12 +108,60 @@ func startDaemon(t testing.TB, flags ...string) *daemon {
 	}
 	d.start(flags...)
 	t.Cleanup(func() {
+		d.destroyAll()
 		d.stop()
+		d.killMonitors()
 		if t.Failed() {
 			t.Logf("nsvirtd log:\n%s", d.log.String())
 		}
 	})
 	return d
+}
+
+// destroyAll destroys every running domain, so that no container outlives
+// its test, even a failing one.
+func (d *daemon) destroyAll() {
+	select {
+	case <-d.exited:
+		return
+	default:
+	}
+	out, _, err := d.virshResult("list", "--name")
+	if err != nil {
+		return
+	}
+	for _, name := range strings.Fields(out) {
+		d.virshResult("destroy", name)
+	}
+}
+
+// killMonitors is the last resort after a daemon that could not destroy
+// its containers: it kills the monitors of this daemon's state directory
+// (their containers die with them) and removes their cgroups.
+func (d *daemon) killMonitors() {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		args := strings.Split(string(b), "\x00")
+		if len(args) > 2 && args[1] == "__nsvirt_monitor" && args[2] == d.stateDir {
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+				d.t.Errorf("monitor %d of %s outlived its daemon and was killed", pid, args[3])
+			}
+		}
+	}
+	statuses, _ := filepath.Glob(filepath.Join(d.stateDir, "*.xml"))
+	for _, st := range statuses {
+		b, _ := os.ReadFile(st)
+		if m := regexp.MustCompile(`cgroup=['"]([^'"]+)['"]`).FindSubmatch(b); m != nil {
+			time.Sleep(100 * time.Millisecond)
+			dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + string(m[1]))
+			more, _ := filepath.Glob("/sys/fs/cgroup/*/*" + string(m[1]))
+			for _, dir := range append(dirs, more...) {
+				os.Remove(dir)
+			}
+		}
+	}
 }
 
 func (d *daemon) start(flags ...string) {

@@ -60,6 +60,8 @@ type options struct {
 	verbose           bool
 	keepaliveInterval time.Duration
 	keepaliveCount    int
+	defaultPidsMax    int64
+	shutdownTimeout   time.Duration
 }
 
 func parseFlags(args []string) (options, error) {
@@ -73,6 +75,10 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.keepaliveInterval, "keepalive-interval", 5*time.Second,
 		"silence after which a client that asked for keepalive is pinged")
 	fs.IntVar(&o.keepaliveCount, "keepalive-count", 5, "unanswered pings after which a client is dropped")
+	fs.Int64Var(&o.defaultPidsMax, "default-pids-max", 16384,
+		"task limit of a container whose definition sets none (0: no limit)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second,
+		"time an init with no known shutdown convention gets after SIGTERM before SIGKILL")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -117,7 +123,10 @@ func serve(o options, log *slog.Logger) error {
 		return err
 	}
 	defer socks.Close()
-	drv, err := driver.New(driver.Config{ConfigDir: o.configDir, StateDir: o.stateDir, Log: log})
+	drv, err := driver.New(driver.Config{
+		ConfigDir: o.configDir, StateDir: o.stateDir, Log: log,
+		DefaultPidsMax: o.defaultPidsMax, ShutdownTimeout: o.shutdownTimeout,
+	})
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,8 @@ func makeNode(dev string, d Device, userNS bool) error {
 	}
 	f.Close()
 	host := d.Path
-	if st, err := os.Stat(host); err != nil || st.Sys().(*unix.Stat_t).Rdev != unix.Mkdev(d.Major, d.Minor) {
+	var st unix.Stat_t
+	if err := unix.Stat(host, &st); err != nil || st.Rdev != unix.Mkdev(d.Major, d.Minor) {
 		host = fmt.Sprintf("/dev/%s/%d:%d", map[byte]string{'b': "block", 'c': "char"}[d.Type], d.Major, d.Minor)
 	}
 	return unix.Mount(host, path, "", unix.MS_BIND, "")

@@ -15,9 +15,10 @@ import (
 // Main is the init helper's entry point. os.Args[2] is the descriptor of
 // the sync socket shared with the daemon: the helper reads its Plan from
 // it (which is also the daemon's signal that the cgroups and network are
-// ready), and on failure writes {"error": ...} back before exiting. The
-// socket is close-on-exec, so a successful exec of init shows up at the
-// daemon as end-of-file.
+// ready). Right before it execs init it writes {"exec":true}; a failure
+// writes {"error": ...}. The socket is close-on-exec, so the daemon sees
+// end-of-file once init runs; end-of-file without the exec message means
+// the helper died.
 //
 // The caller must have locked the main goroutine to its OS thread before
 // any other goroutine ran (cmd/nsvirtd does it in init()): setns,
@@ -36,6 +37,7 @@ func Main() {
 	_ = unix.CloseRange(uint(fd), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	plan, err := ReadPlan(sync)
 	if err == nil {
+		syncConn = sync
 		err = run(plan)
 	}
 	// run returns only on failure: on success it has exec'd init.
@@ -43,6 +45,12 @@ func Main() {
 	sync.Write(msg)
 	os.Exit(1)
 }
+
+// syncConn is the sync socket, for the message sent right before exec.
+var syncConn *os.File
+
+// ExecMessage is what the helper writes right before it execs init.
+const ExecMessage = `{"exec":true}`
 
 func argOr(i int, def string) string {
 	if len(os.Args) > i {
@@ -167,6 +175,7 @@ func execInit(p *Plan) error {
 	if err := unix.Chdir(dir); err != nil {
 		return fmt.Errorf("change to init directory %s: %w", dir, err)
 	}
+	syncConn.Write([]byte(ExecMessage + "\n"))
 	if err := unix.Exec(path, p.Init, p.Env); err != nil {
 		return fmt.Errorf("execute init %s: %w", path, err)
 	}

@@ -28,18 +28,35 @@ func buildRoot(p *Plan) (string, error) {
 	root := p.Root.Source
 	switch {
 	case p.Root.Device != "":
+		root = p.Root.Staging
 		if err := mountDevice(p.Root.Device, root, false); err != nil {
 			return "", fmt.Errorf("mount root device %s: %w", p.Root.Device, err)
 		}
+	case root == "/":
+		// The host's tree, recursively, at a directory of our own: the
+		// helper keeps its own view of / (and of /proc) while it works.
+		root = p.Root.Staging
+		if err := unix.Mount("/", root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return "", fmt.Errorf("bind the host root: %w", err)
+		}
 	default:
 		fi, err := os.Stat(root)
+		if errors.Is(err, os.ErrPermission) {
+			return "", fmt.Errorf("root filesystem %s is not accessible to the container's root user: %w", root, err)
+		}
 		if err != nil || !fi.IsDir() {
 			return "", fmt.Errorf("root filesystem %s does not exist", root)
 		}
+		// pivot_root needs the new root to be a mount point of its own.
+		if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return "", fmt.Errorf("bind root %s: %w", root, err)
+		}
 	}
-	// pivot_root needs the new root to be a mount point of its own.
-	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return "", fmt.Errorf("bind root %s: %w", root, err)
+	// A root shared with the host (or any root with these mounted) comes
+	// with the host's /proc, /sys and /dev; the container gets its own,
+	// and the kernel refuses a second sysfs on top of the same one.
+	for _, dir := range []string{"proc", "sys", "dev"} {
+		_ = unix.Unmount(filepath.Join(root, dir), unix.MNT_DETACH)
 	}
 	steps := []struct {
 		name string
@@ -254,6 +271,9 @@ func mountOne(root string, m Mount) error {
 			}
 		}
 		fi, err := os.Stat(src)
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("source %s is not accessible to the container's root user", m.Source)
+		}
 		if err != nil {
 			return fmt.Errorf("source %s does not exist", m.Source)
 		}

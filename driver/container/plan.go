@@ -59,10 +59,13 @@ type Plan struct {
 type Root struct {
 	// Source is a host directory, or "/" to share the host's tree.
 	Source string
-	// Device, when set, is a block device mounted as the root first (a
-	// block or loop-backed file root); Source is then its mount point.
+	// Device, when set, is a block device mounted as the root (a block or
+	// loop-backed file root).
 	Device   string
 	ReadOnly bool
+	// Staging is an empty host directory where a device root or the
+	// shared host tree is mounted, inside the container's mount namespace.
+	Staging string
 }
 
 // MountKind is how a Mount is made.

@@ -109,6 +109,12 @@ func (m *monitor) start() (net.Listener, error) {
 		// (Pdeathsig follows the creating thread).
 		Pdeathsig: syscall.SIGKILL,
 	}
+	if m.cfg.Cloneflags&syscall.CLONE_NEWUSER != 0 {
+		// In its new user namespace the child starts as the overflow user,
+		// and exec would strip the capabilities it got from clone: become
+		// the namespace's root first, so the helper keeps them.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
 	if err := cmd.Start(); err != nil {
 		ln.Close()
 		os.Remove(sock)

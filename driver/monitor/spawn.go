@@ -46,7 +46,10 @@ func Spawn(exe string, cfg Config, f Files) (*Process, error) {
 	defer ctrl.Close()
 	cfg.Consoles = len(f.Masters)
 	cfg.PassFDs = len(f.Pass)
-	cmd := exec.Command(exe, Command)
+	// The state directory and name are only there for ps and for tests
+	// that clean up after a crashed daemon; the monitor reads its
+	// configuration from the control socket.
+	cmd := exec.Command(exe, Command, cfg.StateDir, cfg.Name)
 	cmd.ExtraFiles = append([]*os.File{child}, f.Masters...)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, f.Slaves...)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, f.Sync)
