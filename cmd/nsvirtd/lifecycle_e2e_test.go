@@ -169,3 +169,273 @@ func TestIDMap(t *testing.T) {
 	d.virsh("destroy", "userns1")
 	expectClean(t, d, root, markers)
 }
+
+// ext4Image makes a small ext4 image holding a file named hello.
+func ext4Image(t *testing.T, dir string) string {
+	t.Helper()
+	requireTool(t, "mkfs.ext4", "e2fsprogs")
+	img := filepath.Join(dir, "img.raw")
+	content := filepath.Join(dir, "content")
+	os.MkdirAll(content, 0o755)
+	os.WriteFile(filepath.Join(content, "hello"), []byte("from the image\n"), 0o644)
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-d", content, img, "8M").CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v %s", err, out)
+	}
+	return img
+}
+
+// TestFilesystems mounts every <filesystem> type: a read-only bind, a
+// bind inside the root, a sized tmpfs, a raw image through a loop device
+// and a block device; the loop devices are released at stop.
+func TestFilesystems(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t)
+	markers := markerDir(t)
+	work := t.TempDir()
+	bindsrc := filepath.Join(work, "bindsrc")
+	os.MkdirAll(bindsrc, 0o755)
+	os.WriteFile(filepath.Join(bindsrc, "data"), []byte("bound\n"), 0o644)
+	img := ext4Image(t, work)
+	blockImg := filepath.Join(work, "block.raw")
+	exec.Command("cp", img, blockImg).Run()
+	out, err := exec.Command("losetup", "--find", "--show", blockImg).Output()
+	if err != nil {
+		t.Fatalf("losetup: %v", err)
+	}
+	blockDev := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command("losetup", "-d", blockDev).Run() })
+
+	extra := fmt.Sprintf(`    <filesystem type='mount'><source dir='%s'/><target dir='/data'/><readonly/></filesystem>
+    <filesystem type='bind'><source dir='/etc'/><target dir='/etc2'/></filesystem>
+    <filesystem type='ram'><source usage='16' units='MiB'/><target dir='/scratch'/></filesystem>
+    <filesystem type='file'><driver type='loop' format='raw'/><source file='%s'/><target dir='/img'/></filesystem>
+    <filesystem type='block'><source dev='%s'/><target dir='/blk'/><readonly/></filesystem>
+`, bindsrc, img, blockDev)
+	id := d.defineAndStart(containerSpec{name: "fs1", root: root, markers: markers, extra: extra})
+	waitMarker(t, markers, "fs1")
+	check := inside(t, id, false, `cat /data/data; touch /data/x 2>/dev/null || echo data-ro;
+		ls /etc2/inittab; cat /img/hello; cat /blk/hello; touch /blk/x 2>/dev/null || echo blk-ro;
+		df -k /scratch | tail -1 | awk '{print "scratch=" $2}'; grep -c ' /img ' /proc/mounts`)
+	wantContains(t, check, "bound", "data-ro", "/etc2/inittab", "from the image\nfrom the image", "blk-ro", "scratch=16384")
+	loops, _ := exec.Command("losetup", "-j", img).Output()
+	if !strings.Contains(string(loops), img) {
+		t.Errorf("no loop device backs %s while the container runs", img)
+	}
+	d.virsh("destroy", "fs1")
+	waitFor(t, "the image's loop device to be released", 10*time.Second, func() bool {
+		out, _ := exec.Command("losetup", "-j", img).Output()
+		return len(strings.TrimSpace(string(out))) == 0
+	})
+	expectClean(t, d, root, markers, img)
+}
+
+// TestShutdownAndReboot drives busybox init through every mode.
+func TestShutdownAndReboot(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t)
+	markers := markerDir(t)
+	id := d.defineAndStart(containerSpec{name: "bb", root: root, markers: markers})
+	waitMarker(t, markers, "bb")
+	ready := filepath.Join(markers, "bb.ready")
+
+	for _, mode := range []string{"default", "signal"} {
+		os.Remove(ready)
+		args := []string{"reboot", "bb"}
+		if mode != "default" {
+			args = append(args, "--mode", mode)
+		}
+		wantContains(t, d.virsh(args...), "is being rebooted")
+		waitMarker(t, markers, "bb")
+		newID := d.domid("bb")
+		if newID == id {
+			t.Errorf("reboot (%s mode) did not restart init (id %d)", mode, id)
+		}
+		id = newID
+		wantContains(t, d.virsh("domstate", "--reason", "bb"), "running (booted)")
+	}
+	_, errOut, err := d.virshResult("shutdown", "bb", "--mode", "initctl")
+	if err == nil || !strings.Contains(errOut, "Container does not provide an initctl pipe") {
+		t.Errorf("initctl mode without a FIFO: err=%v %s", err, errOut)
+	}
+	for _, mode := range []string{"default", "signal"} {
+		args := []string{"shutdown", "bb"}
+		if mode != "default" {
+			args = append(args, "--mode", mode)
+		}
+		wantContains(t, d.virsh(args...), "is being shutdown")
+		waitFor(t, "shutdown ("+mode+" mode)", 15*time.Second, func() bool {
+			return strings.Contains(d.virsh("domstate", "--reason", "bb"), "shut off (shutdown)")
+		})
+		if mode == "default" {
+			os.Remove(ready)
+			d.virsh("start", "bb")
+			waitMarker(t, markers, "bb")
+		}
+	}
+	expectClean(t, d, root, markers)
+}
+
+// TestInitctlAndOtherInits covers the initctl FIFO convention and an init
+// with no convention at all (SIGTERM, then SIGKILL after the grace time).
+func TestInitctlAndOtherInits(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t, "--shutdown-timeout", "1s")
+	markers := markerDir(t)
+	// A sysvinit stand-in: it waits on /run/initctl and records the
+	// runlevel request it receives.
+	fifoInit := `mkfifo /run/initctl; echo up > /markers/ictl.ready;
+		dd if=/run/initctl bs=384 count=1 2>/dev/null | od -An -c | tr -d ' \n' > /markers/ictl.req; exit 0`
+	d.defineAndStart(containerSpec{name: "ictl", root: root, markers: markers, init: []string{"/bin/sh", "-c", fifoInit}})
+	waitMarker(t, markers, "ictl")
+	d.virsh("shutdown", "ictl", "--mode", "initctl")
+	waitFor(t, "the initctl shutdown", 10*time.Second, func() bool {
+		return strings.Contains(d.virsh("domstate", "--reason", "ictl"), "shut off (shutdown)")
+	})
+	req, _ := os.ReadFile(filepath.Join(markers, "ictl.req"))
+	if !strings.Contains(string(req), "0") {
+		t.Errorf("initctl request %q carries no runlevel 0", req)
+	}
+
+	stubborn := `trap '' TERM; echo up > /markers/stub.ready; while :; do sleep 1; done`
+	d.defineAndStart(containerSpec{name: "stub", root: root, markers: markers, init: []string{"/bin/sh", "-c", stubborn}})
+	waitMarker(t, markers, "stub")
+	d.virsh("shutdown", "stub")
+	waitFor(t, "SIGKILL after the grace time", 10*time.Second, func() bool {
+		return strings.Contains(d.virsh("domstate", "--reason", "stub"), "shut off (shutdown)")
+	})
+	expectClean(t, d, root, markers)
+}
+
+// TestTransientAndAutodestroy covers transient domains (virsh create),
+// which disappear when they stop, and AUTODESTROY, which destroys a domain
+// when the connection that started it closes.
+func TestTransientAndAutodestroy(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t)
+	markers := markerDir(t)
+	spec := containerSpec{name: "tr1", root: root, markers: markers}
+	file := writeFile(t, d.dir, "tr1.xml", spec.xml())
+	wantContains(t, d.virsh("create", file), "Domain 'tr1' created")
+	waitMarker(t, markers, "tr1")
+	wantContains(t, d.virsh("dominfo", "tr1"), "Persistent:     no", "State:          running")
+	d.virsh("destroy", "tr1")
+	if out := d.virsh("list", "--all", "--name"); strings.Contains(out, "tr1") {
+		t.Errorf("transient domain still listed after destroy:\n%s", out)
+	}
+
+	auto := containerSpec{name: "auto1", root: root, markers: markers}
+	d.virsh("define", writeFile(t, d.dir, "auto1.xml", auto.xml()))
+	d.virsh("start", "auto1", "--autodestroy")
+	waitFor(t, "the autodestroy domain to be destroyed when virsh exits", 10*time.Second, func() bool {
+		return strings.Contains(d.virsh("domstate", "--reason", "auto1"), "shut off (destroyed)")
+	})
+	expectClean(t, d, root, markers)
+}
+
+// TestAutostart starts autostart domains when the daemon starts (once per
+// host boot, as libvirt does: the marker in the state directory is what a
+// reboot clears).
+func TestAutostart(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t)
+	markers := markerDir(t)
+	spec := containerSpec{name: "as1", root: root, markers: markers}
+	d.virsh("define", writeFile(t, d.dir, "as1.xml", spec.xml()))
+	d.virsh("autostart", "as1")
+	d.stop()
+	os.Remove(filepath.Join(d.stateDir, "autostarted"))
+	d.start()
+	waitMarker(t, markers, "as1")
+	wantContains(t, d.virsh("domstate", "as1"), "running")
+	d.virsh("destroy", "as1")
+	d.stop()
+	d.start() // same boot: not started again
+	time.Sleep(300 * time.Millisecond)
+	wantContains(t, d.virsh("domstate", "as1"), "shut off")
+	expectClean(t, d, root, markers)
+}
+
+// TestDaemonCrashKeepsContainers kills the daemon with SIGKILL while five
+// containers run; a new daemon manages all five again.
+func TestDaemonCrashKeepsContainers(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t)
+	markers := markerDir(t)
+	ids := map[string]int{}
+	for i := 1; i <= 5; i++ {
+		name := fmt.Sprintf("k%d", i)
+		ids[name] = d.defineAndStart(containerSpec{name: name, root: root, markers: markers})
+		waitMarker(t, markers, name)
+	}
+	d.kill()
+	d.start()
+	for name, id := range ids {
+		if got := d.domid(name); got != id {
+			t.Errorf("%s: id %d after the restart, was %d", name, got, id)
+		}
+		wantContains(t, d.virsh("dominfo", name), "State:          running")
+	}
+	d.virsh("destroy", "k1")
+	d.virsh("shutdown", "k2")
+	waitFor(t, "k2 to shut down", 15*time.Second, func() bool {
+		return strings.Contains(d.virsh("domstate", "--reason", "k2"), "shut off (shutdown)")
+	})
+	os.Remove(filepath.Join(markers, "k3.ready"))
+	d.virsh("reboot", "k3")
+	waitMarker(t, markers, "k3")
+	for _, name := range []string{"k3", "k4", "k5"} {
+		d.virsh("destroy", name)
+	}
+	expectClean(t, d, root, markers)
+}
+
+// TestStartBadInput checks the start failures: each is a clear error or a
+// clean stop, and leaves nothing behind.
+func TestStartBadInput(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t)
+	markers := markerDir(t)
+	d.defineAndStart(containerSpec{name: "run1", root: root, markers: markers})
+	// virsh refuses on its own ("Domain is already active"); the daemon's
+	// answer shows through python.
+	_, errOut, err := d.virshResult("start", "run1")
+	if err == nil || !strings.Contains(errOut, "already active") {
+		t.Errorf("second start: %v %s", err, errOut)
+	}
+	wantContains(t, d.python(`
+import os, libvirt
+c = libvirt.open(os.environ["URI"])
+try:
+    c.lookupByName("run1").create()
+except libvirt.libvirtError as e:
+    print(e.get_error_code(), e)
+`), "55 Requested operation is not valid: domain is already running")
+	d.virsh("destroy", "run1")
+
+	failures := []struct {
+		spec containerSpec
+		want string
+	}{
+		{containerSpec{name: "noroot", root: "/nonexistent/rootfs"}, "root filesystem /nonexistent/rootfs does not exist"},
+		{containerSpec{name: "noinit", root: root, init: []string{"/sbin/no-such-init"}}, "cannot find init path '/sbin/no-such-init' relative to container root"},
+		{containerSpec{name: "wrongowner", root: root,
+			top: "  <idmap><uid start='0' target='100000' count='65536'/><gid start='0' target='100000' count='65536'/></idmap>\n"},
+			"is owned by uid 0, but <idmap> maps the container's root to host uid 100000"},
+	}
+	for _, f := range failures {
+		d.virsh("define", writeFile(t, d.dir, f.spec.name+".xml", f.spec.xml()))
+		_, errOut, err := d.virshResult("start", f.spec.name)
+		if err == nil || !strings.Contains(errOut, f.want) {
+			t.Errorf("%s: want %q, got err=%v %s", f.spec.name, f.want, err, errOut)
+		}
+		wantContains(t, d.virsh("domstate", f.spec.name), "shut off")
+	}
+	quick := containerSpec{name: "quick", root: root, init: []string{"/bin/true"}}
+	d.virsh("define", writeFile(t, d.dir, "quick.xml", quick.xml()))
+	d.virsh("start", "quick")
+	waitFor(t, "an init that exits at once to stop", 10*time.Second, func() bool {
+		return strings.Contains(d.virsh("domstate", "--reason", "quick"), "shut off (shutdown)")
+	})
+	d.virsh("uri")
+	expectClean(t, d, root, markers)
+}
