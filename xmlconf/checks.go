@@ -113,6 +113,11 @@ func checkTree(root *xnode) error {
 			}
 		}
 	}
+	if mem := root.child("memory"); mem != nil {
+		if v, ok := mem.attr("dumpCore"); ok && v != "on" && v != "off" {
+			return errf(ErrXML, "Invalid memory core dump attribute value '%s'", v)
+		}
+	}
 	if clock := root.child("clock"); clock != nil {
 		if v, ok := clock.attr("offset"); ok && !slices.Contains(clockOffsets, v) {
 			return errf(ErrInternal, "unknown clock offset '%s'", v)

@@ -17,6 +17,9 @@ func completeDevices(d *Domain) error {
 		return errf(ErrConfigUnsupported, "memory devices are not supported by this driver")
 	}
 	completeConsoles(devs.Consoles)
+	for i := range devs.Disks {
+		completeDisk(&devs.Disks[i])
+	}
 	for i := range devs.Filesystems {
 		if err := completeFilesystem(&devs.Filesystems[i]); err != nil {
 			return err
@@ -57,6 +60,33 @@ func completeConsoles(consoles []libvirtxml.DomainConsole) {
 			port := next
 			c.Target.Port = &port
 			next++
+		}
+	}
+}
+
+// diskBusPrefixes give a disk's bus from its target name when it names
+// none (virDomainDiskDefPostParse).
+var diskBusPrefixes = []struct{ prefix, bus string }{
+	{"hd", "ide"}, {"sd", "scsi"}, {"vd", "virtio"}, {"xvd", "xen"}, {"ubd", "uml"}, {"nvme", "nvme"},
+}
+
+// completeDisk fills in a disk's bus and makes CD-ROMs read-only.
+func completeDisk(disk *libvirtxml.DomainDisk) {
+	if disk.Device == "cdrom" && disk.ReadOnly == nil {
+		disk.ReadOnly = &libvirtxml.DomainDiskReadOnly{}
+	}
+	if disk.Target == nil || disk.Target.Bus != "" {
+		return
+	}
+	disk.Target.Bus = "ide"
+	if disk.Device == "floppy" {
+		disk.Target.Bus = "fdc"
+		return
+	}
+	for _, p := range diskBusPrefixes {
+		if strings.HasPrefix(disk.Target.Dev, p.prefix) {
+			disk.Target.Bus = p.bus
+			return
 		}
 	}
 }
