@@ -46,6 +46,7 @@ type Error struct {
 	Items []string
 }
 
+// Error returns the message, worded as libvirt words it.
 func (e *Error) Error() string { return e.Msg }
 
 func errf(k ErrorKind, format string, args ...any) error {
@@ -71,7 +72,8 @@ type ParseOptions struct {
 	// Live reads the definition of a running domain (a status file), as
 	// libvirt does without VIR_DOMAIN_DEF_PARSE_INACTIVE: PTY paths, tty
 	// attributes, aliases, generated interface names and dynamic security
-	// labels are kept instead of dropped.
+	// labels are kept instead of dropped, and, as with SkipValidate, the
+	// define-time checks are left out.
 	Live bool
 }
 

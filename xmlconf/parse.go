@@ -15,23 +15,8 @@ const domainURL = "(domain_definition)"
 
 // parseDomain implements ParseDomain.
 func parseDomain(doc []byte, opts ParseOptions) (*Domain, []string, error) {
-	root, err := parseTree(doc, domainURL)
+	root, err := readDomainTree(doc)
 	if err != nil {
-		return nil, nil, err
-	}
-	if root.local != "domain" {
-		return nil, nil, errf(ErrXML, "unexpected root element <%s>, expecting <domain>", root.local)
-	}
-	if err := checkHeader(root); err != nil {
-		return nil, nil, err
-	}
-	if id, ok := root.attr("id"); ok {
-		root.removeAttr(xattr{local: "id", value: id}) // a definition has no id
-	}
-	if err := checkTree(root); err != nil {
-		return nil, nil, err
-	}
-	if err := normaliseSizes(root); err != nil {
 		return nil, nil, err
 	}
 	d, dropped, err := decodeChecked(root)
@@ -43,21 +28,52 @@ func parseDomain(doc []byte, opts ParseOptions) (*Domain, []string, error) {
 	if opts.Validate && len(dropped.schema) > 0 {
 		return nil, nil, schemaError(dropped.schema)
 	}
-	if err := completeParsed(d, opts); err != nil {
+	if err := finishParsed(d, opts); err != nil {
 		return nil, nil, err
+	}
+	return d, append(dropped.schema, dropped.silent...), nil
+}
+
+// readDomainTree reads a domain document and makes the checks libvirt's
+// parser makes before it builds its model, sizes rewritten in KiB.
+func readDomainTree(doc []byte) (*xnode, error) {
+	root, err := parseTree(doc, domainURL)
+	if err != nil {
+		return nil, err
+	}
+	if root.local != "domain" {
+		return nil, errf(ErrXML, "unexpected root element <%s>, expecting <domain>", root.local)
+	}
+	if err := checkHeader(root); err != nil {
+		return nil, err
+	}
+	if id, ok := root.attr("id"); ok {
+		root.removeAttr(xattr{local: "id", value: id}) // the domain id is not part of a definition
+	}
+	if err := checkTree(root); err != nil {
+		return nil, err
+	}
+	return root, normaliseSizes(root)
+}
+
+// finishParsed applies the parser's defaults, post-parse, define-time
+// validation and the define check of the name.
+func finishParsed(d *Domain, opts ParseOptions) error {
+	if err := completeParsed(d, opts); err != nil {
+		return err
 	}
 	if err := Complete(d, opts); err != nil {
-		return nil, nil, err
+		return err
 	}
-	if !opts.SkipValidate {
+	if !opts.SkipValidate && !opts.Live {
 		if err := validateDomain(d.Def); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
 	if i := strings.IndexByte(d.Def.Name, '\n'); i >= 0 {
-		return nil, nil, errf(ErrXMLDetail, "invalid char in name: 0x%02x", d.Def.Name[i])
+		return errf(ErrXMLDetail, "invalid char in name: 0x%02x", d.Def.Name[i])
 	}
-	return d, append(dropped.schema, dropped.silent...), nil
+	return nil
 }
 
 // maxItems bounds the dropped items reported one by one.
