@@ -32,7 +32,8 @@ func conformanceDir(t testing.TB) string {
 // findConformanceDir looks for the conformance data without failing.
 func findConformanceDir() (string, bool) {
 	if dir := os.Getenv("NSVIRT_CONFORMANCE_DIR"); dir != "" {
-		return dir, true
+		st, err := os.Stat(dir)
+		return dir, err == nil && st.IsDir()
 	}
 	wd, err := os.Getwd()
 	if err != nil {
