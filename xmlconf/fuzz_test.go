@@ -9,7 +9,8 @@ import (
 
 // FuzzDomain checks that parsing never panics and that formatting is
 // stable: whatever ParseDomain accepts, FormatDomain writes, ParseDomain
-// accepts again, and FormatDomain then writes the same bytes. Each input
+// accepts again, validating and without dropping anything, and
+// FormatDomain then writes the same bytes. Each input
 // is tried as a whole document and, so that more inputs reach the
 // formatter, as a fragment inside <devices> and at the end of <domain> of
 // a valid definition.
@@ -56,9 +57,11 @@ func checkStable(t *testing.T, doc []byte) {
 		if err != nil {
 			t.Fatalf("FormatDomain of a parsed document: %v", err)
 		}
-		d2, _, err := ParseDomain([]byte(first), conformanceOpts)
-		if err != nil {
-			t.Fatalf("ParseDomain of formatted output: %v\n%s", err, first)
+		strict := conformanceOpts
+		strict.Validate = true
+		d2, warnings, err := ParseDomain([]byte(first), strict)
+		if err != nil || len(warnings) > 0 {
+			t.Fatalf("ParseDomain (validating) of formatted output: %v %q\n%s", err, warnings, first)
 		}
 		second, err := FormatDomain(d2, FormatOptions{Inactive: true})
 		if err != nil {
