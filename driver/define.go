@@ -46,7 +46,8 @@ func xmlError(err error) error {
 	kinds := map[xmlconf.ErrorKind]Kind{
 		xmlconf.ErrXML: KindXML, xmlconf.ErrXMLDetail: KindXMLDetail, xmlconf.ErrSchema: KindXMLInvalidSchema,
 		xmlconf.ErrConfigUnsupported: KindConfigUnsupported, xmlconf.ErrInvalidArg: KindInvalidArg,
-		xmlconf.ErrInternal: KindInternal,
+		xmlconf.ErrInternal: KindInternal, xmlconf.ErrNoName: KindNoName, xmlconf.ErrOverflow: KindOverflow,
+		xmlconf.ErrNoSource: KindNoSource, xmlconf.ErrNoTarget: KindNoTarget,
 	}
 	return &Error{Kind: kinds[xe.Kind], Msg: xe.Msg, Err: err}
 }

@@ -35,6 +35,10 @@ const (
 	KindNoConnect                        // VIR_ERR_NO_CONNECT
 	KindInvalidMAC                       // VIR_ERR_INVALID_MAC
 	KindResourceBusy                     // VIR_ERR_RESOURCE_BUSY
+	KindNoName                           // VIR_ERR_NO_NAME
+	KindOverflow                         // VIR_ERR_OVERFLOW
+	KindNoSource                         // VIR_ERR_NO_SOURCE
+	KindNoTarget                         // VIR_ERR_NO_TARGET
 )
 
 // Error is a driver failure of a known kind. Msg is the detail libvirt

@@ -70,7 +70,10 @@ func (d *Driver) start(dom *domain, def *xmlconf.Domain, opts startOptions) erro
 	}
 	defer s.closeFiles()
 	for _, step := range steps {
-		if err := step.fn(); err != nil {
+		t0 := time.Now()
+		err := step.fn()
+		d.log.Debug("start step", "domain", dom.name, "step", step.name, "took", time.Since(t0))
+		if err != nil {
 			d.log.Debug("start failed", "domain", dom.name, "step", step.name, "err", err)
 			s.rollback()
 			var de *Error

@@ -121,7 +121,9 @@ func (d *Driver) loadStatus(path string) (*savedStatus, error) {
 	if start < 0 || end < start {
 		return nil, errors.New("status holds no domain")
 	}
-	live, _, err := xmlconf.ParseDomain([]byte(text[start:end+len("</domain>")]), d.parseOptions(false))
+	opts := d.parseOptions(false)
+	opts.Live, opts.SkipValidate = true, true
+	live, _, err := xmlconf.ParseDomain([]byte(text[start:end+len("</domain>")]), opts)
 	if err != nil {
 		return nil, fmt.Errorf("parse live definition: %w", err)
 	}

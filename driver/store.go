@@ -106,7 +106,9 @@ func (d *Driver) loadConfig(path string) (*xmlconf.Domain, error) {
 	if err != nil {
 		return nil, err
 	}
-	def, warnings, err := xmlconf.ParseDomain(b, d.parseOptions(false))
+	opts := d.parseOptions(false)
+	opts.SkipValidate = true // as libvirt does for definitions it saved
+	def, warnings, err := xmlconf.ParseDomain(b, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -93,6 +93,10 @@ var kindCodes = map[driver.Kind]struct {
 	driver.KindNoConnect:            {libvirt.ErrNoConnect, "no connection driver available for %s"},
 	driver.KindInvalidMAC:           {libvirt.ErrInvalidMac, "invalid MAC address: %s"},
 	driver.KindResourceBusy:         {libvirt.ErrResourceBusy, "resource busy: %s"},
+	driver.KindNoName:               {libvirt.ErrNoName, "missing name information in %s"},
+	driver.KindOverflow:             {libvirt.ErrOverflow, "numerical overflow: %s"},
+	driver.KindNoSource:             {libvirt.ErrNoSource, "missing source information for device %s"},
+	driver.KindNoTarget:             {libvirt.ErrNoTarget, "missing target information for device %s"},
 }
 
 // toRemoteError is the one place where errors become libvirt error codes
@@ -106,7 +110,8 @@ func toRemoteError(err error) *remoteError {
 	} else if k, ok := kindCodes[driver.KindOf(err)]; ok {
 		code, msg = k.code, fmt.Sprintf(k.format, err.Error())
 		switch driver.KindOf(err) {
-		case driver.KindXML, driver.KindXMLDetail, driver.KindXMLInvalidSchema:
+		case driver.KindXML, driver.KindXMLDetail, driver.KindXMLInvalidSchema, driver.KindNoName,
+			driver.KindNoSource, driver.KindNoTarget:
 			domain = fromDomain
 		case driver.KindNoNetwork, driver.KindNetworkExists:
 			domain = fromNetwork

@@ -69,7 +69,12 @@ func MetadataElement(def *libvirtxml.Domain, uri string) (string, bool, error) {
 			strip(n, prefix, uri)
 			var b strings.Builder
 			writeNode(&b, n, 0)
-			return strings.TrimSuffix(b.String(), "\n"), true, nil
+			// libvirt returns the element as libxml2 prints a node.
+			out, err := dumpMetadata(b.String(), 0)
+			if err != nil {
+				return "", false, errf(ErrXML, "malformed metadata: %v", err)
+			}
+			return strings.TrimSuffix(out, "\n"), true, nil
 		}
 	}
 	return "", false, nil
