@@ -145,3 +145,21 @@ func TestManyConnectionsDroppedMidFrame(t *testing.T) {
 	}
 	stillServes(t, path)
 }
+
+// TestOversizedString sends a DOMAIN_DEFINE_XML whose document is 5 MiB,
+// over the protocol's 4 MiB string limit: the daemon refuses it with an
+// RPC error, writes nothing and keeps serving.
+func TestOversizedString(t *testing.T) {
+	s, path := startServer(t)
+	c := dial(t, path)
+	c.open("lxc:///system")
+	big := "<domain type='lxc'><name>big</name><description>" + strings.Repeat("x", 5<<20) + "</description></domain>"
+	err := c.call(remote.ProcDomainDefineXML, &libvirt.DomainDefineXMLArgs{XML: big}, nil)
+	if code := wireCode(t, err); code != int32(libvirt.ErrRPC) || !strings.Contains(err.Error(), "exceeds the limit") {
+		t.Fatalf("got %v", err)
+	}
+	if refs, _ := s.drv.ListDomains(0); len(refs) != 0 {
+		t.Fatalf("domains after the refused define: %v", refs)
+	}
+	stillServes(t, path)
+}

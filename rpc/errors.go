@@ -93,10 +93,11 @@ var kindCodes = map[driver.Kind]struct {
 	driver.KindNoConnect:            {libvirt.ErrNoConnect, "no connection driver available for %s"},
 	driver.KindInvalidMAC:           {libvirt.ErrInvalidMac, "invalid MAC address: %s"},
 	driver.KindResourceBusy:         {libvirt.ErrResourceBusy, "resource busy: %s"},
-	driver.KindNoName:               {libvirt.ErrNoName, "missing name information in %s"},
 	driver.KindOverflow:             {libvirt.ErrOverflow, "numerical overflow: %s"},
-	driver.KindNoSource:             {libvirt.ErrNoSource, "missing source information for device %s"},
-	driver.KindNoTarget:             {libvirt.ErrNoTarget, "missing target information for device %s"},
+	// For these the parser writes libvirt's whole message.
+	driver.KindNoName:   {libvirt.ErrNoName, "%s"},
+	driver.KindNoSource: {libvirt.ErrNoSource, "%s"},
+	driver.KindNoTarget: {libvirt.ErrNoTarget, "%s"},
 }
 
 // toRemoteError is the one place where errors become libvirt error codes

@@ -289,4 +289,3 @@ func sequentialStarts(b *testing.B, l *libvirt.Libvirt, rootfs, markers string, 
 	}
 	return n
 }
-
