@@ -149,3 +149,47 @@ func (d *Driver) Undefine(ref DomainRef, flags uint32) error {
 		return nil
 	})
 }
+
+// NativeFormat is the only native configuration format of the LXC
+// driver: lxc-tools container configs.
+const NativeFormat = "lxc-tools"
+
+// XMLFromNative converts an lxc-tools config to domain XML
+// (virConnectDomainXMLFromNative). Keys that have no equivalent are
+// logged and skipped.
+func (d *Driver) XMLFromNative(format, config string, flags uint32) (string, error) {
+	if flags != 0 {
+		return "", unsupportedFlags(flags, "virConnectDomainXMLFromNative")
+	}
+	if format != NativeFormat {
+		return "", errorf(KindInvalidArg, "unsupported config type %s", format)
+	}
+	def, warnings, err := xmlconf.FromNative([]byte(config), xmlconf.NativeOptions{Emulator: d.cfg.Emulator, HostArch: host.Arch()})
+	if err != nil {
+		return "", xmlError(err)
+	}
+	for _, w := range warnings {
+		d.log.Warn("lxc-tools config: part not converted", "detail", w)
+	}
+	return xmlconf.FormatDomain(def, xmlconf.FormatOptions{Inactive: true})
+}
+
+// XMLToNative converts domain XML to an lxc-tools config for LXC 5
+// (virConnectDomainXMLToNative, which libvirt's LXC driver lacks).
+func (d *Driver) XMLToNative(format, doc string, flags uint32) (string, error) {
+	if flags != 0 {
+		return "", unsupportedFlags(flags, "virConnectDomainXMLToNative")
+	}
+	if format != NativeFormat {
+		return "", errorf(KindInvalidArg, "unsupported config type %s", format)
+	}
+	def, err := d.parse(doc, false)
+	if err != nil {
+		return "", err
+	}
+	out, err := xmlconf.ToNative(def)
+	if err != nil {
+		return "", xmlError(err)
+	}
+	return out, nil
+}

@@ -79,6 +79,14 @@ func (s *Server) definitionHandlers(t table) {
 	}).fast()
 	s.domainFlagHandlers(t)
 	s.metadataHandlers(t)
+	t[procKey{r, remote.ProcConnectDomainXMLFromNative}] = call(func(_ *conn, a *libvirt.ConnectDomainXMLFromNativeArgs) (*libvirt.ConnectDomainXMLFromNativeRet, error) {
+		x, err := s.drv.XMLFromNative(a.NativeFormat, a.NativeConfig, a.Flags)
+		return &libvirt.ConnectDomainXMLFromNativeRet{DomainXML: x}, err
+	})
+	t[procKey{r, remote.ProcConnectDomainXMLToNative}] = call(func(_ *conn, a *libvirt.ConnectDomainXMLToNativeArgs) (*libvirt.ConnectDomainXMLToNativeRet, error) {
+		x, err := s.drv.XMLToNative(a.NativeFormat, a.DomainXML, a.Flags)
+		return &libvirt.ConnectDomainXMLToNativeRet{NativeConfig: x}, err
+	})
 }
 
 // domainFlagHandlers serve the yes/no and single-value queries.

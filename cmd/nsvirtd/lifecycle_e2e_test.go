@@ -439,3 +439,35 @@ except libvirt.libvirtError as e:
 	d.virsh("uri")
 	expectClean(t, d, root, markers)
 }
+
+// TestNativeConfig converts an lxc-tools config with virsh
+// domxml-from-native, defines the result unchanged and starts it (libvirt's
+// own output does not start: it keeps the dir: prefix and has no
+// console), then converts it back with domxml-to-native.
+func TestNativeConfig(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t)
+	markers := markerDir(t)
+	config := fmt.Sprintf(`lxc.uts.name = native1
+lxc.rootfs.path = dir:%s
+lxc.mount.entry = %s markers none bind 0 0
+lxc.cgroup.memory.limit_in_bytes = 67108864
+lxc.cgroup.cpu.shares = 256
+lxc.cap.drop = sys_module mac_admin
+lxc.apparmor.profile = unconfined
+`, root, markers)
+	xml := d.virsh("domxml-from-native", "lxc-tools", writeFile(t, d.dir, "native1.conf", config))
+	wantContains(t, xml, "<name>native1</name>", "<source dir='"+root+"'/>", "<console type='pty'>",
+		"<shares>256</shares>", "<mac_admin state='off'/>", "<privnet/>")
+	if !strings.Contains(d.log.String(), "lxc.apparmor.profile") {
+		t.Errorf("the unmapped key was not reported in the log")
+	}
+	file := writeFile(t, d.dir, "native1.xml", xml)
+	d.virsh("define", file)
+	d.virsh("start", "native1")
+	waitMarker(t, markers, "native1")
+	native := d.virsh("domxml-to-native", "lxc-tools", file)
+	wantContains(t, native, "lxc.uts.name = native1", "lxc.rootfs.path = dir:"+root)
+	d.virsh("destroy", "native1")
+	expectClean(t, d, root, markers)
+}
