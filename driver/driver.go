@@ -24,6 +24,7 @@ import (
 
 	"github.com/nsvirt/nsvirt/cgroups"
 	"github.com/nsvirt/nsvirt/driver/host"
+	"github.com/nsvirt/nsvirt/driver/monitor"
 	"github.com/nsvirt/nsvirt/xmlconf"
 )
 
@@ -65,6 +66,8 @@ type Driver struct {
 	store  store
 	// defineMu serialises the claiming of names and UUIDs by defines.
 	defineMu sync.Mutex
+	// spare holds a monitor started ahead of the next container start.
+	spare chan *monitor.Spare
 }
 
 // New opens the driver: it creates its directories, takes the state
@@ -98,7 +101,10 @@ func New(cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	cfg.Log.Info("cgroup layout", "layout", layout.Describe())
-	d := &Driver{cfg: cfg, log: cfg.Log, host: host.New(), store: store{dir: cfg.ConfigDir}, exe: exe, layout: layout}
+	d := &Driver{
+		cfg: cfg, log: cfg.Log, host: host.New(), store: store{dir: cfg.ConfigDir}, exe: exe, layout: layout,
+		spare: make(chan *monitor.Spare, 1),
+	}
 	d.doms.init()
 	lock, err := lockPIDFile(filepath.Join(cfg.StateDir, "driver.pid"))
 	if err != nil {
@@ -153,6 +159,11 @@ func lockPIDFile(path string) (*os.File, error) {
 func (d *Driver) Close() error {
 	if d.lock == nil {
 		return nil
+	}
+	select {
+	case s := <-d.spare:
+		s.Discard()
+	default:
 	}
 	err := d.lock.Close()
 	d.lock = nil

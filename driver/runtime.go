@@ -171,6 +171,32 @@ func (d *Driver) removeCgroup(g *cgroups.Group) {
 	}
 }
 
+// takeSpare returns a monitor that is already running and waiting, and
+// has a new one started for the next container: the monitor's exec and
+// runtime start-up are then off every start's critical path.
+func (d *Driver) takeSpare() (*monitor.Spare, error) {
+	defer func() { go d.refillSpare() }()
+	select {
+	case s := <-d.spare:
+		return s, nil
+	default:
+		return monitor.StartSpare(d.exe, d.cfg.StateDir)
+	}
+}
+
+func (d *Driver) refillSpare() {
+	s, err := monitor.StartSpare(d.exe, d.cfg.StateDir)
+	if err != nil {
+		d.log.Warn("start a spare monitor", "err", err)
+		return
+	}
+	select {
+	case d.spare <- s:
+	default:
+		s.Discard()
+	}
+}
+
 // CloseSession releases what a client connection held: domains it started
 // with AUTODESTROY are destroyed.
 func (d *Driver) CloseSession(id uint64) {

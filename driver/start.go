@@ -287,7 +287,11 @@ func (s *starter) spawnMonitor() error {
 		UidMappings: s.plan.uidMap, GidMappings: s.plan.gidMap,
 		ConsoleLog: s.plan.consoleLog, ConsoleLogAppend: s.plan.consoleLogAppend,
 	}
-	proc, err := monitor.Spawn(s.d.exe, cfg, monitor.Files{
+	spare, err := s.d.takeSpare()
+	if err != nil {
+		return err
+	}
+	proc, err := spare.Launch(cfg, monitor.Files{
 		Masters: s.masters, Slaves: s.slaves, Sync: s.syncChild, Pass: s.opts.files,
 	})
 	s.syncChild.Close()

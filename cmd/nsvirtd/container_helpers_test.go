@@ -192,7 +192,7 @@ func leftovers(d *daemon, dirs ...string) []string {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, _ := os.ReadFile(p)
-		if strings.Contains(string(b), "__nsvirt_monitor") {
+		if strings.Contains(string(b), "__nsvirt_monitor") && hasChildren(filepath.Dir(p)) {
 			if exe, _ := os.Readlink(filepath.Dir(p) + "/exe"); strings.HasPrefix(exe, nsvirtdBin) {
 				out = append(out, "monitor process "+filepath.Dir(p))
 			}
@@ -219,6 +219,18 @@ func leftovers(d *daemon, dirs ...string) []string {
 		}
 	}
 	return out
+}
+
+// hasChildren tells a monitor that runs a container from a spare one
+// (which the daemon keeps ready, with no container yet).
+func hasChildren(procDir string) bool {
+	tasks, _ := filepath.Glob(procDir + "/task/*/children")
+	for _, t := range tasks {
+		if b, _ := os.ReadFile(t); len(strings.TrimSpace(string(b))) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // expectClean fails the test when containers left anything behind.

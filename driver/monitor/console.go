@@ -48,7 +48,8 @@ func (c *console) openLog(path string, appendTo bool) {
 // output rather than losing it.
 func (c *console) pump() {
 	defer close(c.done)
-	buf := make([]byte, 32<<10)
+	// A pty hands out at most a few KiB per read.
+	buf := make([]byte, 8<<10)
 	for {
 		n, err := c.master.Read(buf)
 		if n > 0 {

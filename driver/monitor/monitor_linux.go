@@ -10,12 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -38,24 +39,38 @@ type monitor struct {
 
 // Main is the monitor's entry point. It never returns.
 func Main() {
-	// init is started from this goroutine with a parent-death signal,
-	// which the kernel ties to the creating thread: keep the thread.
-	runtime.LockOSThread()
-	// The monitor lives as long as its container: keep it small.
-	debug.SetGCPercent(50)
-	debug.SetMemoryLimit(8 << 20)
+	// init gets a parent-death signal, which the kernel ties to the thread
+	// that created it. The Go runtime never ends its threads (only a
+	// goroutine that exits while locked takes one with it), so that
+	// thread lives as long as the monitor without locking it here, which
+	// would cost a thread more (the runtime's template thread).
+	//
+	// The monitor lives as long as its container: keep it small. Each OS
+	// thread costs a kernel stack and about 48 KiB of runtime stacks, so
+	// nothing here blocks a thread for long: descriptors go through the
+	// poller, and init is awaited through a process descriptor.
+	debug.SetGCPercent(20)
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP, syscall.SIGINT)
 	// Descriptors arrive without close-on-exec; only those handed to init
 	// on purpose may reach the container.
 	_ = unix.CloseRange(ctrlFD, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
-	ctrl := os.NewFile(ctrlFD, "ctrl")
-	var cfg Config
-	if err := json.NewDecoder(bufio.NewReader(ctrl)).Decode(&cfg); err != nil {
-		report(ctrl, Status{Error: "read monitor configuration: " + err.Error()})
+	// Through the runtime's poller, a read does not pin an OS thread (a
+	// thread, once made, stays for the monitor's whole life).
+	_ = unix.SetNonblock(ctrlFD, true)
+	ctrlFile := os.NewFile(ctrlFD, "ctrl")
+	nc, err := net.FileConn(ctrlFile)
+	ctrlFile.Close()
+	if err != nil {
 		os.Exit(1)
 	}
+	ctrl := nc.(*net.UnixConn)
+	cfg, fds, err := readConfig(ctrl)
+	if err != nil {
+		// A spare whose daemon went away before giving it work.
+		os.Exit(0)
+	}
 	m := &monitor{cfg: cfg}
-	ln, err := m.start()
+	ln, err := m.start(fds)
 	if err != nil {
 		report(ctrl, Status{Error: err.Error()})
 		os.Exit(1)
@@ -63,25 +78,65 @@ func Main() {
 	report(ctrl, Status{Pid: m.cmd.Process.Pid})
 	ctrl.Close()
 	go m.serve(ln)
+	// Start-up garbage (configuration, exec) is never needed again: give
+	// it back, since every container pays for its monitor.
+	// debug.FreeOSMemory()
 	m.wait(ln)
 	os.Exit(0)
 }
 
-func report(w *os.File, st Status) {
+func report(w net.Conn, st Status) {
 	_ = json.NewEncoder(w).Encode(st)
+}
+
+// readConfig reads the configuration line and the descriptors that come
+// with it.
+func readConfig(ctrl *net.UnixConn) (Config, []int, error) {
+	var cfg Config
+	var line []byte
+	var files []int
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4*256))
+	for !strings.Contains(string(line), "\n") {
+		n, oobn, _, _, err := ctrl.ReadMsgUnix(buf, oob)
+		line = append(line, buf[:max(n, 0)]...)
+		if oobn > 0 {
+			msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+			for _, m := range msgs {
+				fds, _ := unix.ParseUnixRights(&m)
+				files = append(files, fds...)
+			}
+		}
+		if err != nil {
+			return cfg, nil, err
+		}
+		if n == 0 {
+			return cfg, nil, errors.New("end of file")
+		}
+	}
+	if err := json.Unmarshal(line, &cfg); err != nil {
+		return cfg, nil, err
+	}
+	if len(files) != 2*cfg.Consoles+1+cfg.PassFDs {
+		return cfg, nil, fmt.Errorf("got %d descriptors for %d consoles and %d passed", len(files), cfg.Consoles, cfg.PassFDs)
+	}
+	return cfg, files, nil
 }
 
 // start listens on the monitor socket and starts the init helper in the
 // container's new namespaces.
-func (m *monitor) start() (net.Listener, error) {
+func (m *monitor) start(fds []int) (net.Listener, error) {
 	n := m.cfg.Consoles
-	fd := ctrlFD + 1
-	masters, slaves := files(fd, n, "master"), files(fd+n, n, "slave")
-	sync := os.NewFile(uintptr(fd+2*n), "sync")
-	pass := files(fd+2*n+1, m.cfg.PassFDs, "pass")
 	if n == 0 {
 		return nil, errors.New("a container needs at least one console")
 	}
+	for _, fd := range fds[:n] {
+		// A non-blocking master goes through the runtime's poller
+		// instead of holding an OS thread in read(2).
+		_ = unix.SetNonblock(fd, true)
+	}
+	masters, slaves := files(fds[:n], "master"), files(fds[n:2*n], "slave")
+	sync, pass := os.NewFile(uintptr(fds[2*n]), "sync"), files(fds[2*n+1:], "pass")
 	sock := SocketPath(m.cfg.StateDir, m.cfg.Name)
 	os.Remove(sock)
 	ln, err := net.Listen("unix", sock)
@@ -135,10 +190,10 @@ func (m *monitor) start() (net.Listener, error) {
 	return ln, nil
 }
 
-func files(first, n int, name string) []*os.File {
-	out := make([]*os.File, n)
-	for i := range out {
-		out[i] = os.NewFile(uintptr(first+i), name)
+func files(fds []int, name string) []*os.File {
+	out := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		out[i] = os.NewFile(uintptr(fd), name)
 	}
 	return out
 }
@@ -146,23 +201,82 @@ func files(first, n int, name string) []*os.File {
 // wait reaps init, records how it ended, tells the watchers and shuts the
 // monitor down.
 func (m *monitor) wait(ln net.Listener) {
-	err := m.cmd.Wait()
-	ex := Exit{Code: -1}
-	if ws, ok := m.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
-		if ws.Signaled() {
-			ex.Signal = int(ws.Signal())
-		} else {
-			ex.Code = ws.ExitStatus()
-		}
-	} else if err != nil {
-		ex.Error = err.Error()
-	}
-	m.record(ex)
+	m.record(reap(m.cmd.Process.Pid))
 	ln.Close()
 	os.Remove(SocketPath(m.cfg.StateDir, m.cfg.Name))
 	for _, c := range m.consoles {
 		c.finish(time.Second)
 	}
+}
+
+// reap waits for init to end and collects its status. The wait happens in
+// the runtime's poller, on a process descriptor, so no OS thread sits in
+// wait4(2) for the container's whole life.
+func reap(pid int) Exit {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return waitBlocking(pid)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return waitBlocking(pid)
+	}
+	var info unix.Siginfo
+	var werr error
+	err = rc.Read(func(fd uintptr) bool {
+		info = unix.Siginfo{}
+		werr = unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG, nil)
+		return werr != nil || siginfoPid(&info) != 0
+	})
+	if err != nil || werr != nil {
+		return waitBlocking(pid)
+	}
+	return exitFromSiginfo(&info)
+}
+
+// siginfoPid and exitFromSiginfo read waitid(2)'s result: si_pid,
+// si_code and si_status follow the signal number, errno and code words.
+func siginfoPid(info *unix.Siginfo) int32 {
+	return *(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(info)) + 16))
+}
+
+func exitFromSiginfo(info *unix.Siginfo) Exit {
+	code := *(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(info)) + 8))
+	status := int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(info)) + 24)))
+	switch code {
+	case cldExited:
+		return Exit{Code: status}
+	case cldKilled, cldDumped:
+		return Exit{Code: -1, Signal: status}
+	}
+	return Exit{Code: -1, Error: fmt.Sprintf("unexpected wait code %d", code)}
+}
+
+// si_code values of SIGCHLD (CLD_*).
+const (
+	cldExited = 1
+	cldKilled = 2
+	cldDumped = 3
+)
+
+// waitBlocking is the fallback for kernels without process descriptors.
+func waitBlocking(pid int) Exit {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EINTR) {
+			return Exit{Code: -1, Error: "wait for init: " + err.Error()}
+		}
+	}
+	if ws.Signaled() {
+		return Exit{Code: -1, Signal: int(ws.Signal())}
+	}
+	return Exit{Code: ws.ExitStatus()}
 }
 
 // record saves the exit to the exit file, then tells the watchers, so a

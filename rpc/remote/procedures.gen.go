@@ -472,7 +472,7 @@ const (
 	QEMUProcDomainMonitorCommandWithFiles       Procedure = 7
 )
 
-var remoteNames = map[Procedure]string{
+var remoteNames = [...]string{
 	1:   "ConnectOpen",
 	2:   "ConnectClose",
 	3:   "ConnectGetType",
@@ -928,7 +928,7 @@ var remoteNames = map[Procedure]string{
 	453: "DomainEventNicMacChange",
 }
 
-var qemuNames = map[Procedure]string{
+var qemuNames = [...]string{
 	1: "DomainMonitorCommand",
 	2: "DomainAttach",
 	3: "DomainAgentCommand",

@@ -33,9 +33,9 @@ func Name(prog uint32, p Procedure) (string, bool) {
 	var ok bool
 	switch prog {
 	case RemoteProgram:
-		n, ok = remoteNames[p]
+		n, ok = lookup(remoteNames[:], p)
 	case QEMUProgram:
-		n, ok = qemuNames[p]
+		n, ok = lookup(qemuNames[:], p)
 	case LXCProgram:
 		n, ok = "DomainLxcOpenNamespace", p == LXCProcDomainOpenNamespace
 	case KeepaliveProgram:
@@ -47,6 +47,13 @@ func Name(prog uint32, p Procedure) (string, bool) {
 		}
 	}
 	return n, ok
+}
+
+func lookup(names []string, p Procedure) (string, bool) {
+	if p < 0 || int(p) >= len(names) || names[p] == "" {
+		return "", false
+	}
+	return names[p], true
 }
 
 // apiFixups turn go-libvirt's camel case back into libvirt's spelling of

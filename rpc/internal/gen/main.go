@@ -107,11 +107,13 @@ func render(version string, remote, qemu []proc) []byte {
 	for _, p := range qemu {
 		fmt.Fprintf(&b, "\tQEMUProc%s Procedure = %d\n", p.name, p.num)
 	}
-	fmt.Fprintf(&b, ")\n\nvar remoteNames = map[Procedure]string{\n")
+	// Arrays, not maps: they are static data, where a map would be built
+	// by every process at start-up (the monitor of every container too).
+	fmt.Fprintf(&b, ")\n\nvar remoteNames = [...]string{\n")
 	for _, p := range remote {
 		fmt.Fprintf(&b, "\t%d: %q,\n", p.num, p.name)
 	}
-	fmt.Fprintf(&b, "}\n\nvar qemuNames = map[Procedure]string{\n")
+	fmt.Fprintf(&b, "}\n\nvar qemuNames = [...]string{\n")
 	for _, p := range qemu {
 		fmt.Fprintf(&b, "\t%d: %q,\n", p.num, p.name)
 	}
