@@ -284,7 +284,7 @@ func meminfo(tb testing.TB) map[string]float64 {
 // memoryCost is what 50 running containers cost the host, per container.
 type memoryCost struct {
 	total, monitor, own float64 // MiB: beyond own processes, monitor PSS, own processes' PSS
-	parts                       string
+	parts               string
 }
 
 // memoryPerContainer starts 50 busybox system containers (with
