@@ -26,10 +26,14 @@ fuzz-smoke: ## run each fuzz target for a short interval
 	$(GO) test -run '^$$' -fuzz '^FuzzServe$$' -fuzztime $(FUZZTIME) ./rpc
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./rpc/xdr
 
-bench: bench-rpc ## run every benchmark and print the figures
+bench: bench-rpc bench-containers ## run every benchmark and print the figures (needs root)
 
-bench-rpc: ## RPC round trips per second (go-libvirt, 1 and 8 clients)
+bench-rpc: ## RPC round trips per second (go-libvirt 1 and 8 clients; python3-libvirt 1 and 2 clients)
 	$(GO) test -run '^$$' -bench 'BenchmarkRPC' -benchtime 3s ./cmd/nsvirtd
+	$(GO) test -run '^$$' -bench 'BenchmarkPythonRPC' -benchtime 1x ./cmd/nsvirtd
+
+bench-containers: ## container start/stop/memory against unshare and crun, and 1,000 definitions
+	$(GO) test -timeout 30m -run '^$$' -bench 'BenchmarkContainer|BenchmarkDefinitions' -benchtime 1x ./cmd/nsvirtd
 
 run: build ## start nsvirtd in the foreground with the default sockets and directories
 	./$(BIN) --verbose
