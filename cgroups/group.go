@@ -19,7 +19,8 @@ type Group struct {
 	layout *Layout
 	path   string // relative to each hierarchy's root, e.g. /machine/lxc-1-c1.libvirt-lxc
 	mgr    ocg.Manager
-	res    *ocg.Resources
+	res    *ocg.Resources // r converted for the library
+	r      Resources
 }
 
 // Name returns the cgroup directory name libvirt gives a container:
@@ -43,9 +44,9 @@ func (l *Layout) Group(path string, r Resources) (*Group, error) {
 	}
 	res, err := r.convert(l)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cgroup %s: %w", path, err)
 	}
-	g := &Group{layout: l, path: path, res: res}
+	g := &Group{layout: l, path: path, res: res, r: r}
 	cg := &ocg.Cgroup{Path: path, Resources: res}
 	if l.Mode == V2 {
 		g.mgr, err = fs2.NewManager(cg, filepath.Join(l.Unified, path))
@@ -92,18 +93,29 @@ func (g *Group) Dir(controller string) string {
 	return ""
 }
 
-// Create makes the group's directories, puts pid in them and applies the
-// resources. On failure nothing is left behind.
+// Create makes the group's directories, puts pid in them (none for -1)
+// and applies the resources. On failure nothing is left behind.
 func (g *Group) Create(pid int) error {
 	if err := g.mgr.Apply(pid); err != nil {
 		g.Destroy()
 		return fmt.Errorf("create cgroup %s: %w", g.path, err)
 	}
-	if err := g.mgr.Set(g.res); err != nil {
+	if err := g.apply(g.res, g.r); err != nil {
 		g.Destroy()
+		return err
+	}
+	return nil
+}
+
+// apply writes res through the library, then what it leaves out of r.
+func (g *Group) apply(res *ocg.Resources, r Resources) error {
+	if err := g.mgr.Set(res); err != nil {
 		return fmt.Errorf("apply limits to cgroup %s: %w", g.path, err)
 	}
-	return g.setExtras(g.res)
+	if err := g.setExtras(r); err != nil {
+		return fmt.Errorf("apply limits to cgroup %s: %w", g.path, err)
+	}
+	return nil
 }
 
 // Attach adopts an existing group (after a daemon restart) without
@@ -131,15 +143,12 @@ func (g *Group) Exists() bool {
 func (g *Group) Set(r Resources) error {
 	res, err := r.convert(g.layout)
 	if err != nil {
+		return fmt.Errorf("cgroup %s: %w", g.path, err)
+	}
+	if err := g.apply(res, r); err != nil {
 		return err
 	}
-	if err := g.mgr.Set(res); err != nil {
-		return err
-	}
-	if err := g.setExtras(res); err != nil {
-		return err
-	}
-	g.res = res
+	g.res, g.r = res, r
 	return nil
 }
 
@@ -170,13 +179,19 @@ func (g *Group) Freeze(frozen bool) error {
 	if frozen {
 		state = ocg.Frozen
 	}
-	return g.mgr.Freeze(state)
+	if err := g.mgr.Freeze(state); err != nil {
+		return fmt.Errorf("set cgroup %s %s: %w", g.path, state, err)
+	}
+	return nil
 }
 
 // Frozen reports whether the group is frozen.
 func (g *Group) Frozen() (bool, error) {
 	st, err := g.mgr.GetFreezerState()
-	return st == ocg.Frozen, err
+	if err != nil {
+		return false, fmt.Errorf("read freezer state of cgroup %s: %w", g.path, err)
+	}
+	return st == ocg.Frozen, nil
 }
 
 // Stats returns the group's statistics.

@@ -14,11 +14,20 @@ import (
 
 // Kill sends SIGKILL to every task of the group and returns as soon as all
 // of them are gone. It waits for the kernel's notifications (cgroup.events
-// or process descriptors), never for a fixed poll interval.
+// or process descriptors), never for a fixed poll interval. Tasks that the
+// unified hierarchy's cgroup.kill did not reach (on a hybrid host they
+// may be in the v1 group only) are then killed one by one.
 func (g *Group) Kill(ctx context.Context) error {
 	if d := g.Dir(""); d != "" {
-		if err := os.WriteFile(filepath.Join(d, "cgroup.kill"), []byte("1"), 0); err == nil {
-			return g.waitEmpty(ctx)
+		f, err := os.OpenFile(filepath.Join(d, "cgroup.kill"), os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.WriteString("1")
+			f.Close()
+		}
+		if err == nil {
+			if err := g.waitEmpty(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	return g.signalAll(ctx, unix.SIGKILL, true)

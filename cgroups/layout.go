@@ -105,17 +105,30 @@ func DetectFrom(r io.Reader) (*Layout, error) {
 			}
 		}
 	}
-	switch {
-	case len(l.V1) == 0 && l.Unified != "":
-		l.Mode = V2
-	case len(l.V1) > 0 && l.Unified != "":
-		l.Mode = Hybrid
-	case len(l.V1) > 0:
-		l.Mode = V1
-	default:
+	l.Mode = l.mode()
+	if l.Mode == 0 {
 		return nil, fmt.Errorf("no cgroup file system is mounted")
 	}
 	return l, nil
+}
+
+// mode tells the layout from the mounts found: v1 hierarchies that hold
+// only named ones (such as name=systemd for old containers) beside
+// cgroup2 leave a host v2.
+func (l *Layout) mode() Mode {
+	controllers := false
+	for c := range l.V1 {
+		controllers = controllers || !strings.HasPrefix(c, "name=")
+	}
+	switch {
+	case l.Unified != "" && controllers:
+		return Hybrid
+	case l.Unified != "":
+		return V2
+	case len(l.V1) > 0:
+		return V1
+	}
+	return 0
 }
 
 // Hierarchies returns the distinct v1 hierarchies, sorted by mount point.
@@ -154,15 +167,16 @@ func (l *Layout) Describe() string {
 // ContainerMounts says what a container with its own cgroup namespace
 // should mount under /sys/fs/cgroup to mirror the host: the v1 hierarchies
 // (by mount options) and where the unified hierarchy goes ("." for a v2
-// host, the directory name under /sys/fs/cgroup for a hybrid one).
+// host, the directory name under /sys/fs/cgroup for a hybrid one). A v2
+// host gets no v1 hierarchies: nothing can be mounted inside cgroup2.
 func (l *Layout) ContainerMounts() (v1 []string, unified string) {
+	if l.Mode == V2 {
+		return nil, "."
+	}
 	for _, h := range l.Hierarchies() {
 		v1 = append(v1, h.Options)
 	}
-	switch l.Mode {
-	case V2:
-		unified = "."
-	case Hybrid:
+	if l.Mode == Hybrid {
 		unified = filepath.Base(l.Unified)
 	}
 	return v1, unified
@@ -174,9 +188,22 @@ func (l *Layout) Has(controller string) bool {
 	if _, ok := l.V1[controller]; ok {
 		return true
 	}
+	return l.unifiedHas(controller)
+}
+
+// unifiedHas reports whether the unified hierarchy's root offers
+// controller.
+func (l *Layout) unifiedHas(controller string) bool {
 	if l.Unified == "" {
 		return false
 	}
 	b, err := os.ReadFile(filepath.Join(l.Unified, "cgroup.controllers"))
-	return err == nil && strings.Contains(" "+strings.TrimSpace(string(b))+" ", " "+controller+" ")
+	return err == nil && hasWord(string(b), controller)
+}
+
+// hugetlbInUnified reports whether hugetlb limits go to the unified
+// hierarchy of a hybrid host, which has no v1 hugetlb hierarchy.
+func (l *Layout) hugetlbInUnified() bool {
+	_, v1 := l.V1["hugetlb"]
+	return l.Mode == Hybrid && !v1
 }
