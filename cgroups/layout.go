@@ -30,6 +30,7 @@ const (
 	V2
 )
 
+// String names the layout: "v1", "hybrid" or "v2".
 func (m Mode) String() string {
 	switch m {
 	case V1:

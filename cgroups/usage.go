@@ -102,6 +102,7 @@ func (g *Group) statDir(v1name string) (string, bool) {
 	return filepath.Join(g.layout.Unified, g.path), true
 }
 
+// cpuUsage reads CPU times.
 func (g *Group) cpuUsage(r *statReader, u *Usage) error {
 	dir, v2 := g.statDir("cpuacct")
 	if v2 {
@@ -121,6 +122,7 @@ func (g *Group) cpuUsage(r *statReader, u *Usage) error {
 	return err
 }
 
+// memoryUsage reads memory figures and memory.stat.
 func (g *Group) memoryUsage(r *statReader, u *Usage) error {
 	dir, v2 := g.statDir("memory")
 	files := [4]string{"memory.usage_in_bytes", "memory.limit_in_bytes", "memory.memsw.usage_in_bytes", "memory.stat"}
@@ -161,6 +163,7 @@ func total(st map[string]uint64, key string) uint64 {
 	return st[key]
 }
 
+// pidsUsage reads the number of tasks.
 func (g *Group) pidsUsage(r *statReader, u *Usage) error {
 	dir, _ := g.statDir("pids")
 	var err error

@@ -22,6 +22,7 @@ var v1IOFiles = map[string][][2]string{
 	},
 }
 
+// blkioUsage reads block I/O per device.
 func (g *Group) blkioUsage(r *statReader, u *Usage) error {
 	dir, v2 := g.statDir("blkio")
 	var devs map[[2]uint64]*DeviceIO
