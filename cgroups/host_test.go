@@ -95,7 +95,8 @@ func removeHostGroup(t *testing.T, g *Group, made []string) {
 }
 
 // child is a shell that waits for a line on its input, then burns some
-// CPU, says "ready" and becomes sleep.
+// CPU, writes 1 MiB to ddFile (if any) bypassing the page cache, says
+// "ready" and becomes sleep.
 type child struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
@@ -103,9 +104,12 @@ type child struct {
 	exited chan error
 }
 
-func startChild(t *testing.T) *child {
+func startChild(t *testing.T, ddFile string) *child {
 	t.Helper()
-	c := &child{cmd: exec.Command("/bin/sh", "-c", `read x; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo ready; exec sleep 30`)}
+	c := &child{cmd: exec.Command("/bin/sh", "-c", `read x; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done
+		[ -z "$DD" ] || dd if=/dev/zero of="$DD" bs=64k count=16 oflag=direct 2>/dev/null
+		echo ready; exec sleep 30`)}
+	c.cmd.Env = append(os.Environ(), "DD="+ddFile)
 	var err error
 	if c.in, err = c.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)

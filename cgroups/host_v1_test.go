@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // hostResources are limits the host can take, with its optional
@@ -47,14 +50,22 @@ func TestHostGroupV1(t *testing.T) {
 		}
 		return ""
 	})
+	// Block I/O is counted on the v1 throttling layer only for devices
+	// with a limit: give the disk of the child's file one.
+	dd := filepath.Join(t.TempDir(), "dd")
+	if major, minor, ok := diskOf(filepath.Dir(dd)); ok {
+		r.BlkioDevices = []BlkioDevice{{Major: major, Minor: minor, WriteBps: 1 << 30}}
+	} else {
+		dd = ""
+	}
 	g := newHostGroup(t, l, path, r)
-	c := startChild(t)
+	c := startChild(t, dd)
 	if err := g.Create(c.cmd.Process.Pid); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	c.run(t)
 	checkHostFilesV1(t, g, r)
-	checkHostUsage(t, g, c.cmd.Process.Pid)
+	checkHostUsage(t, g, c.cmd.Process.Pid, r.BlkioDevices)
 	if err := g.Set(Resources{CPUShares: 256}); err != nil {
 		t.Fatalf("Set: %v", err)
 	}
@@ -89,6 +100,9 @@ func checkHostFilesV1(t *testing.T, g *Group, r Resources) {
 	case r.BlkioWeight != 0:
 		want["blkio/blkio.bfq.weight"] = "300"
 	}
+	for _, d := range r.BlkioDevices {
+		want["blkio/blkio.throttle.write_bps_device"] = fmt.Sprintf("%d:%d %d", d.Major, d.Minor, d.WriteBps)
+	}
 	if len(r.Hugepages) > 0 && g.layout.hugetlbInUnified() {
 		want["/hugetlb.2MB.max"] = "67108864"
 	} else if len(r.Hugepages) > 0 {
@@ -108,7 +122,7 @@ func checkHostFilesV1(t *testing.T, g *Group, r Resources) {
 	}
 }
 
-func checkHostUsage(t *testing.T, g *Group, pid int) {
+func checkHostUsage(t *testing.T, g *Group, pid int, disks []BlkioDevice) {
 	t.Helper()
 	if pids, err := g.Pids(); err != nil || !slices.Contains(pids, pid) {
 		t.Errorf("Pids = %v (%v), want %d among them", pids, err, pid)
@@ -129,6 +143,12 @@ func checkHostUsage(t *testing.T, g *Group, pid int) {
 	}
 	if _, ok := g.layout.V1["pids"]; ok && u.PidsCurrent != 1 {
 		t.Errorf("%d tasks, want 1", u.PidsCurrent)
+	}
+	for _, d := range disks {
+		i := slices.IndexFunc(u.Block, func(b DeviceIO) bool { return b.Major == uint64(d.Major) && b.Minor == uint64(d.Minor) })
+		if i < 0 || u.Block[i].WriteBytes < mib || u.Block[i].WriteOps == 0 {
+			t.Errorf("block I/O %+v: want at least 1 MiB written to %d:%d", u.Block, d.Major, d.Minor)
+		}
 	}
 	var sum uint64
 	for _, v := range u.PerCPU {
@@ -201,4 +221,26 @@ func TestHostCreateFailure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diskOf returns the whole disk holding dir's file system, if a block
+// device does: throttling takes disks, not partitions.
+func diskOf(dir string) (major, minor int64, ok bool) {
+	var st unix.Stat_t
+	if unix.Stat(dir, &st) != nil || unix.Major(st.Dev) == 0 {
+		return 0, 0, false
+	}
+	sys, err := filepath.EvalSymlinks(fmt.Sprintf("/sys/dev/block/%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	if err != nil {
+		return 0, 0, false
+	}
+	if fileExists(sys, "partition") {
+		sys = filepath.Dir(sys)
+	}
+	b, err := os.ReadFile(filepath.Join(sys, "dev"))
+	if err != nil {
+		return 0, 0, false
+	}
+	_, err = fmt.Sscanf(string(b), "%d:%d", &major, &minor)
+	return major, minor, err == nil
 }

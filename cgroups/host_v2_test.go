@@ -22,7 +22,7 @@ func TestHostGroupV2(t *testing.T) {
 	l = hostLayout(t)
 	r := Resources{CPUShares: 512, MemoryLimit: 64 * mib}
 	g := newHostGroup(t, l, testPath(t), r)
-	c := startChild(t)
+	c := startChild(t, "")
 	if err := g.Create(c.cmd.Process.Pid); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
