@@ -32,8 +32,8 @@ bench-rpc: ## RPC round trips per second (go-libvirt 1 and 8 clients; python3-li
 	$(GO) test -run '^$$' -bench 'BenchmarkRPC' -benchtime 3s ./cmd/nsvirtd
 	$(GO) test -run '^$$' -bench 'BenchmarkPythonRPC' -benchtime 1x ./cmd/nsvirtd
 
-bench-containers: ## container start/stop/memory against unshare and crun, and 1,000 definitions
-	$(GO) test -timeout 30m -run '^$$' -bench 'BenchmarkContainer|BenchmarkDefinitions' -benchtime 1x ./cmd/nsvirtd
+bench-containers: ## container start/stop/memory against unshare and crun, 1,000 definitions, domstats of 100 containers
+	$(GO) test -timeout 30m -run '^$$' -bench 'BenchmarkContainer|BenchmarkDefinitions|BenchmarkDomainStats' -benchtime 1x ./cmd/nsvirtd
 
 run: build ## start nsvirtd in the foreground with the default sockets and directories
 	./$(BIN) --verbose

@@ -217,3 +217,26 @@ func hasWord(s, word string) bool {
 	}
 	return false
 }
+
+// countIO makes cgroup v1 count the I/O of devs. Since Linux 6.x the v1
+// blkio.throttle.io_service* counters only move for a device whose queue
+// has block throttling switched on, which happens when a throttle rule is
+// first written for it by any group. Writing "MAJ:MIN 0" (0: no limit)
+// switches it on without limiting anything. It runs before the domain's
+// own throttle rules are written, so it never clears one of them. v2
+// counts every device in io.stat.
+func (g *Group) countIO(devs []DeviceID) error {
+	if g.layout.Mode == V2 || len(devs) == 0 {
+		return nil
+	}
+	dir := g.Dir("blkio")
+	if dir == "" {
+		return nil
+	}
+	for _, d := range devs {
+		if err := writeFile(dir, "blkio.throttle.read_bps_device", fmt.Sprintf("%d:%d 0", d.Major, d.Minor)); err != nil {
+			return fmt.Errorf("count I/O of device %d:%d: %w", d.Major, d.Minor, err)
+		}
+	}
+	return nil
+}

@@ -109,6 +109,9 @@ func (g *Group) Create(pid int) error {
 
 // apply writes res through the library, then what it leaves out of r.
 func (g *Group) apply(res *ocg.Resources, r Resources) error {
+	if err := g.countIO(r.CountIO); err != nil {
+		return fmt.Errorf("apply limits to cgroup %s: %w", g.path, err)
+	}
 	if err := g.mgr.Set(res); err != nil {
 		return fmt.Errorf("apply limits to cgroup %s: %w", g.path, err)
 	}

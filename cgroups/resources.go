@@ -43,7 +43,14 @@ type Resources struct {
 	Devices []DeviceRule
 
 	Hugepages []HugepageLimit
+
+	// CountIO lists block devices whose I/O the group's statistics must
+	// count (see countIO).
+	CountIO []DeviceID
 }
+
+// DeviceID is a device number.
+type DeviceID struct{ Major, Minor int64 }
 
 // Unlimited removes a limit.
 const Unlimited = -1

@@ -19,7 +19,7 @@ const (
 // descriptors 3, 4, ... and are owned by the call.
 func (d *Driver) Create(ref DomainRef, flags uint32, files []*os.File, owner uint64) (DomainRef, error) {
 	defer closeAll(files)
-	if flags&^StartAutodestroy != 0 {
+	if flags&^(StartAutodestroy|StartPaused) != 0 {
 		return DomainRef{}, unsupportedFlags(flags, "virDomainCreateWithFlags")
 	}
 	var out DomainRef
@@ -34,7 +34,7 @@ func (d *Driver) Create(ref DomainRef, flags uint32, files []*os.File, owner uin
 			return err
 		}
 		out = dom.ref()
-		return nil
+		return d.startPaused(dom, flags)
 	})
 	return out, err
 }
@@ -57,7 +57,7 @@ func closeAll(files []*os.File) {
 // this definition as its live one.
 func (d *Driver) CreateXML(doc string, flags uint32, files []*os.File, owner uint64) (DomainRef, error) {
 	defer closeAll(files)
-	if flags&^(StartAutodestroy|StartValidate) != 0 {
+	if flags&^(StartAutodestroy|StartValidate|StartPaused) != 0 {
 		return DomainRef{}, unsupportedFlags(flags, "virDomainCreateXML")
 	}
 	def, err := d.parse(doc, flags&StartValidate != 0)
@@ -86,5 +86,15 @@ func (d *Driver) CreateXML(doc string, flags uint32, files []*os.File, owner uin
 		}
 		return DomainRef{}, err
 	}
-	return dom.ref(), nil
+	return dom.ref(), d.startPaused(dom, flags)
+}
+
+// startPaused suspends a just-started domain when the flags ask for
+// START_PAUSED. Init has already begun, so "paused" means frozen right
+// after exec rather than before it.
+func (d *Driver) startPaused(dom *domain, flags uint32) error {
+	if flags&StartPaused == 0 {
+		return nil
+	}
+	return d.suspend(dom)
 }

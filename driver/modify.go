@@ -5,6 +5,7 @@ import (
 
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/nsvirt/nsvirt/cgroups"
 	"github.com/nsvirt/nsvirt/xmlconf"
 )
 
@@ -34,10 +35,21 @@ func (dom *domain) targets(flags uint32) (live, config bool, err error) {
 }
 
 // modify applies change to the definitions the flags select, saves the
-// persistent one, and then runs after (for events) with dom.mu held. The
-// persistent definition is changed on a copy, so a failed save leaves
+// persistent one, and then runs after (for events) with dom.mu held. Both
+// definitions are changed on copies, so a failed change or save leaves
 // everything as it was.
 func (d *Driver) modify(ref DomainRef, flags uint32, change func(def *libvirtxml.Domain, live bool) error, after func(dom *domain)) error {
+	return d.modifyWith(ref, flags, change, nil, after)
+}
+
+// modifyLive is modify for tuning: a changed live definition is applied
+// to the running container's cgroup before it replaces the old one.
+func (d *Driver) modifyLive(ref DomainRef, flags uint32, change func(def *libvirtxml.Domain, live bool) error) error {
+	return d.modifyWith(ref, flags, change, d.applyTuning, nil)
+}
+
+func (d *Driver) modifyWith(ref DomainRef, flags uint32, change func(def *libvirtxml.Domain, live bool) error,
+	apply func(dom *domain, live *xmlconf.Domain) error, after func(dom *domain)) error {
 	return d.withJob(ref, func(dom *domain) error {
 		dom.mu.Lock()
 		defer dom.mu.Unlock()
@@ -45,7 +57,7 @@ func (d *Driver) modify(ref DomainRef, flags uint32, change func(def *libvirtxml
 		if err != nil {
 			return err
 		}
-		var newPersistent *xmlconf.Domain
+		var newPersistent, newLive *xmlconf.Domain
 		if config {
 			newPersistent = dom.persistent.Clone()
 			if err := change(newPersistent.Def, false); err != nil {
@@ -53,8 +65,14 @@ func (d *Driver) modify(ref DomainRef, flags uint32, change func(def *libvirtxml
 			}
 		}
 		if live {
-			if err := change(dom.live.Def, true); err != nil {
+			newLive = dom.live.Clone()
+			if err := change(newLive.Def, true); err != nil {
 				return err
+			}
+			if apply != nil {
+				if err := apply(dom, newLive); err != nil {
+					return err
+				}
 			}
 		}
 		if config {
@@ -63,11 +81,47 @@ func (d *Driver) modify(ref DomainRef, flags uint32, change func(def *libvirtxml
 			}
 			dom.persistent = newPersistent
 		}
+		if live {
+			dom.live = newLive
+			if err := d.saveStatus(dom); err != nil {
+				d.log.Error("save status", "domain", dom.name, "err", err)
+			}
+		}
 		if after != nil {
 			after(dom)
 		}
 		return nil
 	})
+}
+
+// applyTuning brings a running container's cgroup to the limits of its
+// changed live definition; on failure it restores the old limits. Device
+// rules are left as they are.
+func (d *Driver) applyTuning(dom *domain, live *xmlconf.Domain) error {
+	g := dom.rt.group
+	if g == nil {
+		return errorf(KindOperationInvalid, "domain %s has no cgroup", dom.name)
+	}
+	res, err := d.tuningResources(live.Def)
+	if err != nil {
+		return err
+	}
+	if err := g.Set(res); err != nil {
+		if old, oldErr := d.tuningResources(dom.live.Def); oldErr == nil {
+			if rerr := g.Set(old); rerr != nil {
+				d.log.Error("restore cgroup limits", "domain", dom.name, "err", rerr)
+			}
+		}
+		return errorf(KindOperationFailed, "apply limits to %s: %w", dom.name, err)
+	}
+	return nil
+}
+
+// tuningResources are the cgroup settings live tuning may change.
+func (d *Driver) tuningResources(def *libvirtxml.Domain) (cgroups.Resources, error) {
+	res, err := d.resources(def)
+	res.Devices, res.Hugepages, res.CountIO = nil, nil, nil
+	return res, err
 }
 
 // SetMemory changes a domain's memory (KiB): with MemMaximum its maximum
@@ -80,7 +134,7 @@ func (d *Driver) SetMemory(ref DomainRef, kib uint64, flags uint32) error {
 	if kib == 0 {
 		return errorf(KindInvalidArg, "memory size must be greater than zero")
 	}
-	return d.modify(ref, flags&^MemMaximum, func(def *libvirtxml.Domain, live bool) error {
+	return d.modifyLive(ref, flags&^MemMaximum, func(def *libvirtxml.Domain, live bool) error {
 		if flags&MemMaximum != 0 {
 			if live {
 				return errorf(KindOperationInvalid, "Cannot resize the max memory on an active domain")
@@ -94,19 +148,9 @@ func (d *Driver) SetMemory(ref DomainRef, kib uint64, flags uint32) error {
 		if kib > memoryKiB(def) {
 			return errorf(KindInvalidArg, "cannot set memory higher than max memory")
 		}
-		if live {
-			if err := d.applyLiveMemory(ref, kib); err != nil {
-				return err
-			}
-		}
 		def.CurrentMemory = &libvirtxml.DomainCurrentMemory{Value: uint(kib), Unit: "KiB"}
 		return nil
-	}, nil)
-}
-
-// applyLiveMemory sets the memory limit of a running container.
-func (d *Driver) applyLiveMemory(ref DomainRef, kib uint64) error {
-	return errorf(KindOperationUnsupported, "live memory changes need the cgroup memory controller")
+	})
 }
 
 // Metadata types.

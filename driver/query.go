@@ -105,6 +105,15 @@ func (d *Driver) Info(ref DomainRef) (DomainInfo, error) {
 		def := dom.def().Def
 		info = DomainInfo{State: dom.state, MaxMemKiB: memoryKiB(def), VCPUs: vcpus(def)}
 		info.MemoryKiB = currentMemoryKiB(def)
+		if dom.rt == nil {
+			return nil
+		}
+		// A running container's figures are its cgroup's, as in libvirt.
+		u, err := dom.usage()
+		if err != nil {
+			return err
+		}
+		info.CPUTimeNs, info.MemoryKiB = u.CPUTime, u.MemoryUsage/1024
 		return nil
 	})
 	return info, err

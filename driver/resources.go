@@ -38,9 +38,8 @@ var defaultDevices = []cgroups.DeviceRule{
 // resources maps a definition's tuning to cgroup settings.
 func (d *Driver) resources(def *libvirtxml.Domain) (cgroups.Resources, error) {
 	var r cgroups.Resources
-	r.MemoryLimit = int64(memoryKiB(def)) * 1024
+	r.MemoryLimit = memoryLimit(def)
 	if mt := def.MemoryTune; mt != nil {
-		r.MemoryLimit = tuneBytes(mt.HardLimit, r.MemoryLimit)
 		r.MemorySoftLimit = tuneBytes(mt.SoftLimit, 0)
 		r.MemorySwapLimit = tuneBytes(mt.SwapHardLimit, 0)
 	}
@@ -74,7 +73,22 @@ func (d *Driver) resources(def *libvirtxml.Domain) (cgroups.Resources, error) {
 		return r, err
 	}
 	r.Devices = devs
+	r.CountIO = blockIDs(devs)
 	return r, nil
+}
+
+// memoryLimit is the memory limit in force, in bytes: the current
+// allocation (<currentMemory>, which setmem changes), lowered to
+// <memtune><hard_limit> when that is set lower. Both are limits the user
+// asked for, so neither is silently ignored.
+func memoryLimit(def *libvirtxml.Domain) int64 {
+	limit := int64(currentMemoryKiB(def)) * 1024
+	if mt := def.MemoryTune; mt != nil {
+		if hard := tuneBytes(mt.HardLimit, limit); hard != cgroups.Unlimited && hard < limit {
+			limit = hard
+		}
+	}
+	return limit
 }
 
 // tuneBytes converts a memtune limit (KiB after parsing) to bytes, with
@@ -96,10 +110,10 @@ func blkioResources(def *libvirtxml.Domain, r *cgroups.Resources) error {
 	}
 	r.BlkioWeight = uint16(bt.Weight)
 	for _, dev := range bt.Device {
-		_, major, minor, err := deviceNumber(dev.Path)
-		if err != nil {
-			return errorf(KindInvalidArg, "blkiotune: %w", err)
+		if err := checkBlockDevice(dev.Path); err != nil {
+			return err
 		}
+		_, major, minor, _ := deviceNumber(dev.Path)
 		r.BlkioDevices = append(r.BlkioDevices, cgroups.BlkioDevice{
 			Major: int64(major), Minor: int64(minor), Weight: uint16(dev.Weight),
 			ReadBps: uint64(dev.ReadBytesSec), WriteBps: uint64(dev.WriteBytesSec),
@@ -238,6 +252,18 @@ func loopRules(devs []string, readOnly func(int) bool) []cgroups.DeviceRule {
 			continue
 		}
 		out = append(out, cgroups.DeviceRule{Type: typ, Major: int64(major), Minor: int64(minor), Access: accessFor(readOnly(i), false)})
+	}
+	return out
+}
+
+// blockIDs lists the block devices of rules, whose I/O a domain's
+// statistics report.
+func blockIDs(rules []cgroups.DeviceRule) []cgroups.DeviceID {
+	var out []cgroups.DeviceID
+	for _, r := range rules {
+		if r.Type == 'b' && r.Major >= 0 && r.Minor >= 0 {
+			out = append(out, cgroups.DeviceID{Major: r.Major, Minor: r.Minor})
+		}
 	}
 	return out
 }

@@ -325,7 +325,9 @@ func (s *starter) createCgroup() error {
 	if err != nil {
 		return err
 	}
-	res.Devices = append(res.Devices, loopRules(s.rt.info.Loops, func(i int) bool { return s.plan.loops[i].readOnly })...)
+	loops := loopRules(s.rt.info.Loops, func(i int) bool { return s.plan.loops[i].readOnly })
+	res.Devices = append(res.Devices, loops...)
+	res.CountIO = append(res.CountIO, blockIDs(loops)...)
 	g, err := s.d.layout.Group(path.Join(partition, cgroups.Name(s.rt.initPid, s.dom.name)), res)
 	if err != nil {
 		return err

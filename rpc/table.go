@@ -8,5 +8,7 @@ func (s *Server) buildTable() table {
 	s.eventHandlers(t)
 	s.definitionHandlers(t)
 	s.lifecycleHandlers(t)
+	s.tuningHandlers(t)
+	s.statsHandlers(t)
 	return t
 }
