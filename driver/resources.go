@@ -158,8 +158,12 @@ func (d *Driver) hugepageLimits(def *libvirtxml.Domain, limit int64) []cgroups.H
 	if mb == nil || mb.MemoryHugePages == nil || limit <= 0 || !d.layout.Has("hugetlb") {
 		return nil
 	}
+	pages := mb.MemoryHugePages.Hugepages
+	if len(pages) == 0 { // <hugepages/>: the default huge page size
+		pages = []libvirtxml.DomainMemoryHugepage{{Size: uint(d.host.DefaultHugepageKiB()), Unit: "KiB"}}
+	}
 	var out []cgroups.HugepageLimit
-	for _, p := range mb.MemoryHugePages.Hugepages {
+	for _, p := range pages {
 		kib := uint64(p.Size)
 		switch strings.ToLower(p.Unit) {
 		case "m", "mib":

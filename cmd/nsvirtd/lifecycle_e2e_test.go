@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -367,14 +368,32 @@ func TestDaemonCrashKeepsContainers(t *testing.T) {
 		ids[name] = d.defineAndStart(containerSpec{name: name, root: root, markers: markers})
 		waitMarker(t, markers, name)
 	}
+	d.virsh("suspend", "k5")
 	d.kill()
+	// k4 ends while no daemon watches it: the next one cleans it up.
+	syscall.Kill(ids["k4"], syscall.SIGKILL)
 	d.start()
 	for name, id := range ids {
+		if name == "k4" {
+			continue
+		}
 		if got := d.domid(name); got != id {
 			t.Errorf("%s: id %d after the restart, was %d", name, got, id)
 		}
-		wantContains(t, d.virsh("dominfo", name), "State:          running")
 	}
+	waitFor(t, "k4 to be seen as stopped", 10*time.Second, func() bool {
+		return strings.Contains(d.virsh("domstate", "k4"), "shut off")
+	})
+	if dirs, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/machine/lxc-%d-k4.libvirt-lxc", ids["k4"])); len(dirs) > 0 {
+		t.Errorf("k4's cgroup outlived it: %v", dirs)
+	}
+	// The new daemon holds the cgroups of the running ones again.
+	wantContains(t, d.virsh("domstate", "--reason", "k5"), "paused (user)")
+	d.virsh("resume", "k5")
+	wantContains(t, d.virsh("domstate", "--reason", "k5"), "running (unpaused)")
+	d.virsh("schedinfo", "k1", "--live", "--set", "cpu_shares=333")
+	wantFile(t, "cpu", ids["k1"], "k1", "cpu.shares", "333")
+	wantContains(t, d.virsh("dominfo", "k1"), "State:          running")
 	d.virsh("destroy", "k1")
 	d.virsh("shutdown", "k2")
 	waitFor(t, "k2 to shut down", 15*time.Second, func() bool {
@@ -383,7 +402,7 @@ func TestDaemonCrashKeepsContainers(t *testing.T) {
 	os.Remove(filepath.Join(markers, "k3.ready"))
 	d.virsh("reboot", "k3")
 	waitMarker(t, markers, "k3")
-	for _, name := range []string{"k3", "k4", "k5"} {
+	for _, name := range []string{"k3", "k5"} {
 		d.virsh("destroy", name)
 	}
 	expectClean(t, d, root, markers)

@@ -101,6 +101,7 @@ func loopDevice(t *testing.T) (dev string, major, minor int) {
 func tunedTop(dev string) string {
 	return fmt.Sprintf(`  <metadata><nsvirt:limits xmlns:nsvirt='https://nsvirt.dev/xmlns/domain/1.0'><nsvirt:pids max='300'/></nsvirt:limits></metadata>
   <vcpu cpuset='0'>1</vcpu>
+  <memoryBacking><hugepages/></memoryBacking>
   <memtune><hard_limit unit='MiB'>96</hard_limit><soft_limit unit='MiB'>64</soft_limit><swap_hard_limit unit='MiB'>192</swap_hard_limit></memtune>
   <cputune><shares>512</shares><period>50000</period><quota>25000</quota></cputune>
   <numatune><memory mode='strict' nodeset='0'/></numatune>
@@ -133,6 +134,19 @@ func TestCgroupSettingsAtStart(t *testing.T) {
 	wantContains(t, cgread(t, "blkio", id, "tune1", "blkio.bfq.weight_device"), mm+" 300")
 	wantFile(t, "blkio", id, "tune1", "blkio.throttle.read_bps_device", mm+" 1048576")
 	wantFile(t, "blkio", id, "tune1", "blkio.throttle.write_iops_device", mm+" 100")
+	// Huge pages are limited to the memory limit, in the hugetlb
+	// controller wherever the host has it (the unified hierarchy here).
+	huge, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/machine/%s/hugetlb.2MB.*", cgroups.Name(id, "tune1")))
+	var limits []string
+	for _, f := range huge {
+		if strings.HasSuffix(f, ".max") || strings.HasSuffix(f, ".limit_in_bytes") {
+			b, _ := os.ReadFile(f)
+			limits = append(limits, strings.TrimSpace(string(b)))
+		}
+	}
+	if len(limits) == 0 || limits[0] != strconv.Itoa(96<<20) {
+		t.Errorf("2 MB huge page limit %v, want %d", limits, 96<<20)
+	}
 	devs := cgread(t, "devices", id, "tune1", "devices.list")
 	for _, rule := range []string{"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 10:229 rwm", "c 136:* rwm"} {
 		if !strings.Contains(devs, rule) {

@@ -165,6 +165,16 @@ func (h *Host) readNodeInfo() (NodeInfo, error) {
 	return info, nil
 }
 
+// DefaultHugepageKiB returns the kernel's default huge page size in KiB
+// (Hugepagesize in /proc/meminfo), or 0 when it has none.
+func (h *Host) DefaultHugepageKiB() uint64 {
+	m, err := h.meminfo()
+	if err != nil {
+		return 0
+	}
+	return m["Hugepagesize"]
+}
+
 // meminfo parses /proc/meminfo into KiB values.
 func (h *Host) meminfo() (map[string]uint64, error) {
 	return readKiB(filepath.Join(h.Proc, "meminfo"), "")
