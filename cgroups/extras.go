@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -236,6 +237,30 @@ func (g *Group) countIO(devs []DeviceID) error {
 	for _, d := range devs {
 		if err := writeFile(dir, "blkio.throttle.read_bps_device", fmt.Sprintf("%d:%d 0", d.Major, d.Minor)); err != nil {
 			return fmt.Errorf("count I/O of device %d:%d: %w", d.Major, d.Minor, err)
+		}
+	}
+	return nil
+}
+
+// clearIOMax removes the v2 limits a listed device has at zero (v2
+// ignores a zero limit). It runs before the library writes the others.
+func (g *Group) clearIOMax(devs []BlkioDevice) error {
+	if g.layout.Mode != V2 {
+		return nil
+	}
+	for _, d := range devs {
+		var keys []string
+		for key, v := range map[string]uint64{"rbps": d.ReadBps, "wbps": d.WriteBps, "riops": d.ReadIOPS, "wiops": d.WriteIOPS} {
+			if v == 0 {
+				keys = append(keys, key+"=max")
+			}
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		sort.Strings(keys)
+		if err := writeFile(g.Dir(""), "io.max", fmt.Sprintf("%d:%d %s", d.Major, d.Minor, strings.Join(keys, " "))); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -112,6 +112,9 @@ func (g *Group) apply(res *ocg.Resources, r Resources) error {
 	if err := g.countIO(r.CountIO); err != nil {
 		return fmt.Errorf("apply limits to cgroup %s: %w", g.path, err)
 	}
+	if err := g.clearIOMax(r.BlkioDevices); err != nil {
+		return fmt.Errorf("apply limits to cgroup %s: %w", g.path, err)
+	}
 	if err := g.mgr.Set(res); err != nil {
 		return fmt.Errorf("apply limits to cgroup %s: %w", g.path, err)
 	}

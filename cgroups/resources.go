@@ -107,7 +107,7 @@ func (r Resources) convert(l *Layout) (*ocg.Resources, error) {
 		v := r.PidsMax
 		res.PidsLimit = &v
 	}
-	r.throttles(res)
+	r.throttles(res, l)
 	if !l.hugetlbInUnified() {
 		for _, h := range r.Hugepages {
 			res.HugetlbLimit = append(res.HugetlbLimit, &ocg.HugepageLimit{Pagesize: h.PageSize, Limit: h.Limit})
@@ -141,11 +141,13 @@ func (r Resources) validate(l *Layout) error {
 	return nil
 }
 
-// throttles adds r's per-device bandwidth and request limits to res.
-func (r Resources) throttles(res *ocg.Resources) {
+// throttles adds r's per-device bandwidth and request limits to res. A
+// zero limit on a listed device removes that limit: on v1 the kernel
+// takes "MAJ:MIN 0" for that; v2 ignores 0, so setExtras writes "max".
+func (r Resources) throttles(res *ocg.Resources, l *Layout) {
 	for _, d := range r.BlkioDevices {
 		add := func(list *[]*ocg.ThrottleDevice, v uint64) {
-			if v != 0 {
+			if v != 0 || l.Mode != V2 {
 				*list = append(*list, ocg.NewThrottleDevice(d.Major, d.Minor, v))
 			}
 		}

@@ -153,6 +153,7 @@ func TestThrottlesSeveralDevices(t *testing.T) {
 			if mode == V2 {
 				io := f.file("io.max")
 				steps = []access{
+					{file: io, write: "8:0 riops=max wbps=max"}, {file: io, write: "8:16 riops=max wiops=max"},
 					{file: io, write: "8:0 rbps=100"}, {file: io, write: "8:16 rbps=200"},
 					{file: io, write: "8:16 wbps=300"}, {file: io, write: "8:0 wiops=7"},
 				}
@@ -164,7 +165,9 @@ func TestThrottlesSeveralDevices(t *testing.T) {
 			}
 			if mode == V1 {
 				f.check(map[string]string{
-					"blkio.throttle.write_bps_device": "8:16 300", "blkio.throttle.write_iops_device": "8:0 7",
+					// A zero limit is written too: it removes a limit set before.
+					"blkio.throttle.write_bps_device": "8:16 300", "blkio.throttle.write_iops_device": "8:16 0",
+					"blkio.throttle.read_iops_device": "8:16 0",
 				})
 			}
 		})

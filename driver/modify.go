@@ -106,6 +106,7 @@ func (d *Driver) applyTuning(dom *domain, live *xmlconf.Domain) error {
 	if err != nil {
 		return err
 	}
+	res.BlkioDevices = withDropped(res.BlkioDevices, dom.live.Def)
 	if err := g.Set(res); err != nil {
 		if old, oldErr := d.tuningResources(dom.live.Def); oldErr == nil {
 			if rerr := g.Set(old); rerr != nil {
@@ -115,6 +116,25 @@ func (d *Driver) applyTuning(dom *domain, live *xmlconf.Domain) error {
 		return errorf(KindOperationFailed, "apply limits to %s: %w", dom.name, err)
 	}
 	return nil
+}
+
+// withDropped adds the block devices that old had tuning for and devs
+// lacks, with no limits, so that their limits are removed.
+func withDropped(devs []cgroups.BlkioDevice, old *libvirtxml.Domain) []cgroups.BlkioDevice {
+	var before cgroups.Resources
+	if blkioResources(old, &before) != nil {
+		return devs
+	}
+	for _, o := range before.BlkioDevices {
+		found := false
+		for _, n := range devs {
+			found = found || n.Major == o.Major && n.Minor == o.Minor
+		}
+		if !found {
+			devs = append(devs, cgroups.BlkioDevice{Major: o.Major, Minor: o.Minor})
+		}
+	}
+	return devs
 }
 
 // tuningResources are the cgroup settings live tuning may change.

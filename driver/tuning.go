@@ -286,6 +286,13 @@ func (d *Driver) SetBlkioParameters(ref DomainRef, ps []Param, flags uint32) err
 				return err
 			}
 		}
+		live := bt.Device[:0]
+		for _, dev := range bt.Device { // a device with nothing set is dropped
+			if dev.Weight|dev.ReadBytesSec|dev.WriteBytesSec|dev.ReadIopsSec|dev.WriteIopsSec != 0 {
+				live = append(live, dev)
+			}
+		}
+		bt.Device = live
 		return nil
 	})
 }

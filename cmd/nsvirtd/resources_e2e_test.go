@@ -226,6 +226,15 @@ func TestLiveTuning(t *testing.T) {
 	wantContains(t, cgread(t, "blkio", id, "live1", "blkio.bfq.weight_device"), mm+" 250")
 	wantFile(t, "blkio", id, "live1", "blkio.throttle.read_bps_device", mm+" 2097152")
 	wantContains(t, d.virsh("blkiotune", "live1"), "weight         : 700", "device_weight  : "+dev+",250", "device_read_bytes_sec: "+dev+",2097152")
+	// Zero removes a limit, from the definition and from the cgroup, also
+	// when the device has no setting left.
+	d.virsh("blkiotune", "live1", "--device-read-bytes-sec", dev+",0", "--device-weights", dev+",0", "--live")
+	if got := cgread(t, "blkio", id, "live1", "blkio.throttle.read_bps_device"); strings.Contains(got, mm) {
+		t.Errorf("read_bps_device still limits %s: %q", mm, got)
+	}
+	if out := d.virsh("blkiotune", "live1"); strings.Contains(out, dev) {
+		t.Errorf("the removed limit is still listed:\n%s", out)
+	}
 
 	// An inactive domain: schedinfo reads and changes its definition
 	// (libvirt's LXC driver crashes here).
