@@ -25,6 +25,8 @@ unit: ## run the unit, root and end-to-end tests
 fuzz-smoke: ## run each fuzz target for a short interval
 	$(GO) test -run '^$$' -fuzz '^FuzzServe$$' -fuzztime $(FUZZTIME) ./rpc
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./rpc/xdr
+	$(GO) test -run '^$$' -fuzz '^FuzzDomain$$' -fuzztime $(FUZZTIME) ./xmlconf
+	$(GO) test -run '^$$' -fuzz '^FuzzFromNative$$' -fuzztime $(FUZZTIME) ./xmlconf
 
 bench: bench-rpc bench-containers ## run every benchmark and print the figures (needs root)
 
