@@ -110,6 +110,11 @@ func (s *starter) makePlan() error {
 		return err
 	}
 	s.plan = p
+	if n := len(s.opts.files); n > 0 {
+		// Socket activation, as libvirt's virCommandPassListenFDs: the
+		// passed descriptors are 3, 4, … of init, which is PID 1.
+		p.init.Env = append(p.init.Env, "LISTEN_PID=1", fmt.Sprintf("LISTEN_FDS=%d", n))
+	}
 	mounts, unified := s.d.layout.ContainerMounts()
 	p.init.Cgroup = container.CgroupMounts{V1: mounts, Unified: unified}
 	return nil

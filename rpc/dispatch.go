@@ -104,7 +104,9 @@ func (c *conn) dispatch(m *message) {
 	if len(fds) > 0 {
 		reply.Type = typeReplyWithFDs
 	}
-	c.send(encodeMessage(reply, body, len(fds)), fds)
+	if c.send(encodeMessage(reply, body, len(fds)), fds) && err == nil && m.after != nil {
+		m.after()
+	}
 }
 
 // run checks and runs a call. Descriptors that came with the call belong

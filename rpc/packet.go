@@ -52,6 +52,9 @@ type message struct {
 	hdr  header
 	body []byte
 	fds  []int
+	// after, set by a handler, runs once the call's reply is sent (a
+	// stream starts sending only after the reply that opened it).
+	after func()
 }
 
 var errFrame = errors.New("malformed packet")

@@ -10,5 +10,6 @@ func (s *Server) buildTable() table {
 	s.lifecycleHandlers(t)
 	s.tuningHandlers(t)
 	s.statsHandlers(t)
+	s.interactiveHandlers(t)
 	return t
 }
