@@ -1,0 +1,180 @@
+package nat
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// natLab is a router namespace (the test's own) with a bridge carrying a
+// network subnet, a client namespace on the bridge and an "outside"
+// namespace on an uplink. The outside has no route back to the network's
+// subnet, so the client reaches it only through masquerading.
+type natLab struct {
+	bridge, uplink string
+	subnet         netip.Prefix
+	outsideAddr    string
+	client         *peerNetns
+	busybox        string
+}
+
+func newNATLab(t *testing.T) *natLab {
+	t.Helper()
+	requireTool(t, "nsenter")
+	id, r := randHex(4), randByte()
+	l := &natLab{
+		busybox:     requireTool(t, "busybox"),
+		bridge:      "nsvt-br" + id,
+		uplink:      "nsvt-up" + id,
+		subnet:      netip.MustParsePrefix(fmt.Sprintf("10.213.%d.0/24", r)),
+		outsideAddr: fmt.Sprintf("10.214.%d.2", r),
+	}
+	sh(t, "ip", "link", "set", "lo", "up")
+	if err := CheckSubnet(l.subnet); err != nil {
+		t.Fatalf("CheckSubnet before the bridge exists: %v", err)
+	}
+	sh(t, "ip", "link", "add", l.bridge, "type", "bridge")
+	sh(t, "ip", "addr", "add", fmt.Sprintf("10.213.%d.1/24", r), "dev", l.bridge)
+	sh(t, "ip", "link", "set", l.bridge, "up")
+
+	l.client = newPeerNetns(t)
+	port := "nsvt-vb" + id
+	l.client.addVeth(t, port, "eth0", fmt.Sprintf("10.213.%d.50/24", r))
+	sh(t, "ip", "link", "set", port, "master", l.bridge)
+	l.client.must(t, "ip", "route", "add", "default", "via", fmt.Sprintf("10.213.%d.1", r))
+
+	outside := newPeerNetns(t)
+	outside.addVeth(t, l.uplink, "eth0", l.outsideAddr+"/24")
+	sh(t, "ip", "addr", "add", fmt.Sprintf("10.214.%d.1/24", r), "dev", l.uplink)
+	return l
+}
+
+// reaches reports whether the client gets a ping answer from outside.
+func (l *natLab) reaches(tries int) bool {
+	for range tries {
+		if _, err := l.client.run(l.busybox, "ping", "-c", "1", "-W", "1", l.outsideAddr); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *natLab) network(name string, mode Mode) Network {
+	return Network{Name: name, Bridge: l.bridge, Subnets: []netip.Prefix{l.subnet}, Mode: mode}
+}
+
+func TestRootCheckSubnet(t *testing.T) {
+	if !inThrowawayNetns(t) {
+		return
+	}
+	l := newNATLab(t)
+	err := CheckSubnet(netip.MustParsePrefix(l.subnet.Addr().String() + "/16"))
+	var oe *OverlapError
+	if !errors.As(err, &oe) || !strings.Contains(err.Error(), l.bridge) {
+		t.Errorf("CheckSubnet of a /16 around the bridge subnet = %v", err)
+	}
+	if err := CheckSubnet(l.subnet, l.bridge); err != nil {
+		t.Errorf("CheckSubnet ignoring the network's own bridge = %v", err)
+	}
+}
+
+func TestRootApplyModes(t *testing.T) {
+	if !inThrowawayNetns(t) {
+		return
+	}
+	requireTool(t, "nft")
+	l := newNATLab(t)
+	name := "nat test/" + randHex(4)
+	t.Cleanup(func() { Remove(name) })
+
+	sysctls := NewSysctls("", t.TempDir()) // this namespace's own /proc/sys/net
+	n := l.network(name, NAT)
+	if err := sysctls.Acquire(name, ForwardSysctls(n)...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sysctls.Release(name) })
+
+	if l.reaches(1) {
+		t.Fatal("the client reaches the outside before any NAT rule")
+	}
+	applyAndList(t, n, "masquerade to :1024-65535")
+	if !l.reaches(5) {
+		t.Error("NAT: the client does not reach the outside")
+	}
+	applyAndList(t, l.network(name, Isolated), `iifname "`+l.bridge+`" reject`)
+	if l.reaches(1) {
+		t.Error("isolated: the client still reaches the outside")
+	}
+	applyAndList(t, l.network(name, Route), "ip daddr "+l.subnet.String()+" accept")
+	if l.reaches(1) {
+		t.Error("route: the client reaches an outside that has no route back")
+	}
+	removeAndCheck(t, name)
+	if err := sysctls.Release(name); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile("/proc/sys/" + IPv4Forward); strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("ip_forward in the namespace after Release = %s", b)
+	}
+}
+
+// applyAndList applies n and checks the listed table has want, once.
+func applyAndList(t *testing.T, n Network, want string) {
+	t.Helper()
+	if err := Apply(n); err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(n); err != nil {
+		t.Fatalf("Apply again: %v", err)
+	}
+	out := sh(t, "nft", "list", "table", "inet", Table(n.Name))
+	if strings.Count(out, want) != 1 {
+		t.Errorf("nft list table after Apply(%v) has %q %d times, want once:\n%s", n.Mode, want, strings.Count(out, want), out)
+	}
+	names, err := ListTables()
+	if err != nil || !slices.Contains(names, n.Name) {
+		t.Errorf("ListTables = %q, %v; want it to hold %q", names, err, n.Name)
+	}
+}
+
+func removeAndCheck(t *testing.T, name string) {
+	t.Helper()
+	for range 2 {
+		if err := Remove(name); err != nil {
+			t.Fatalf("Remove: %v", err)
+		}
+	}
+	if out := sh(t, "nft", "list", "tables"); strings.Contains(out, Table(name)) {
+		t.Errorf("table left after Remove:\n%s", out)
+	}
+	if names, err := ListTables(); err != nil || len(names) != 0 {
+		t.Errorf("ListTables after Remove = %q, %v", names, err)
+	}
+}
+
+// TestRootApplyFailureKeepsTable checks that a ruleset nft refuses leaves
+// the previous table in place.
+func TestRootApplyFailureKeepsTable(t *testing.T) {
+	if !inThrowawayNetns(t) {
+		return
+	}
+	requireTool(t, "nft")
+	n := Network{Name: "keep", Bridge: "nsvt-br" + randHex(4), Mode: NAT,
+		Subnets: []netip.Prefix{netip.MustParsePrefix("10.215.0.0/24")}}
+	if err := Apply(n); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Remove(n.Name) })
+	bad := replaceScript(n) + "table inet " + Table(n.Name) + " { chain x { bogus } }\n"
+	if _, err := runNft(bad, "-f", "-"); err == nil {
+		t.Fatal("nft accepted a bogus ruleset")
+	}
+	out := sh(t, "nft", "list", "table", "inet", Table(n.Name))
+	if !strings.Contains(out, "masquerade") {
+		t.Errorf("table lost after a failed transaction:\n%s", out)
+	}
+}
