@@ -206,7 +206,8 @@ func (s *session) moveHostDev(pl *plan) (Link, error) {
 		return Link{}, fmt.Errorf("move host device %s into the container: %w", pl.HostName, err)
 	}
 	rec := Link{Kind: HostDev, HostName: pl.HostName, HostIndex: a.Index,
-		GuestName: pl.HostName, MAC: a.HardwareAddr.String(), MTU: a.MTU, Up: a.Flags&net.FlagUp != 0}
+		GuestName: pl.HostName, MAC: a.HardwareAddr.String(), MTU: a.MTU,
+		Up: a.Flags&net.FlagUp != 0, Physical: pl.dev.Type() == "device"}
 	g, err := s.guest.LinkByName(pl.HostName)
 	if err != nil {
 		return rec, fmt.Errorf("find %s in the container: %w", pl.HostName, err)

@@ -28,4 +28,8 @@ type Link struct {
 	// Up tells whether a HostDev was up before the move; it is brought
 	// up again when it returns.
 	Up bool `json:"up,omitempty"`
+	// Physical tells that a HostDev is a device of the machine (no link
+	// kind), which the kernel returns to the host when the container's
+	// namespace dies; virtual ones die with it.
+	Physical bool `json:"physical,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/vishvananda/netlink"
 )
@@ -102,22 +103,59 @@ func (s *session) returnHostDev(l Link) error {
 		}
 		return s.restoreHostDev(h, l)
 	}
-	// Not in the container: the kernel returns a physical device to the
-	// host when the namespace dies, keeping its ifindex when it is free.
-	if l.HostIndex == 0 {
+	// Not in the container. When a namespace dies the kernel deletes its
+	// virtual devices and returns physical ones to the host, keeping the
+	// ifindex if it is free and the name unless it is taken (else devN),
+	// but it does so some time after the last process left: wait for it.
+	if !l.Physical {
 		return nil
 	}
-	h, err := s.host.LinkByIndex(l.HostIndex)
-	if notFound(err) {
-		return nil
+	deadline := time.Now().Add(returnWait)
+	for {
+		h, err := s.findReturned(l)
+		if err != nil {
+			return fmt.Errorf("return host device %s: %w", l.HostName, err)
+		}
+		if h != nil {
+			return s.restoreHostDev(h, l)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("return host device %s: it is neither in the container nor back on the host after %v", l.HostName, returnWait)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// returnWait bounds the wait for the kernel to return a physical device
+// from a dead namespace.
+const returnWait = 5 * time.Second
+
+// findReturned looks for a physical device back on the host: by its old
+// ifindex, else by its MAC address.
+func (s *session) findReturned(l Link) (netlink.Link, error) {
+	isIt := func(h netlink.Link) bool {
+		a := h.Attrs()
+		return h.Type() == "device" && (a.HardwareAddr.String() == l.MAC || a.PermHWAddr.String() == l.MAC)
+	}
+	if l.HostIndex != 0 {
+		h, err := s.host.LinkByIndex(l.HostIndex)
+		if err != nil && !notFound(err) {
+			return nil, err
+		}
+		if h != nil && isIt(h) {
+			return h, nil
+		}
+	}
+	links, err := retryDump(s.host.LinkList)
 	if err != nil {
-		return fmt.Errorf("return host device %s: %w", l.HostName, err)
+		return nil, fmt.Errorf("list links: %w", err)
 	}
-	if l.MAC != "" && h.Attrs().HardwareAddr.String() != l.MAC {
-		return nil // a virtual device that died with the namespace; the index is another's now
+	for _, h := range links {
+		if isIt(h) {
+			return h, nil
+		}
 	}
-	return s.restoreHostDev(h, l)
+	return nil, nil
 }
 
 // restoreHostDev gives a returned host device its name, MTU and state.
