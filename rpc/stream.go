@@ -95,6 +95,7 @@ func (s *consoleStream) pump() {
 		if err == nil {
 			continue
 		}
+		s.c.log.Debug("console stream output ended", "serial", s.hdr.Serial, "err", err)
 		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) {
 			// The console ended (the container stopped, another client
 			// forced it over, or the client finished). libvirtd reports

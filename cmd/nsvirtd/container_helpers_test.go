@@ -67,6 +67,9 @@ type containerSpec struct {
 	os      string // more XML inside <os>
 	top     string // more XML at the top level
 	netOn   bool   // <privnet/>
+	// noConsole leaves out the default <console type='pty'/> (extra has
+	// its own).
+	noConsole bool
 }
 
 func (c containerSpec) xml() string {
@@ -94,7 +97,10 @@ func (c containerSpec) xml() string {
 		fmt.Fprintf(&b, "    <filesystem type='mount'><source dir='%s'/><target dir='/markers'/></filesystem>\n", c.markers)
 	}
 	b.WriteString(c.extra)
-	b.WriteString("    <console type='pty'/>\n  </devices>\n</domain>\n")
+	if !c.noConsole {
+		b.WriteString("    <console type='pty'/>\n")
+	}
+	b.WriteString("  </devices>\n</domain>\n")
 	return b.String()
 }
 

@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if rootfsDir != "" {
+		os.RemoveAll(filepath.Dir(rootfsDir))
+	}
 	os.Exit(code)
 }
 
