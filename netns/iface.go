@@ -31,6 +31,8 @@ const (
 	Macvlan Kind = "macvlan"
 	// HostDev moves an existing host link into the container, and back
 	// at teardown (libvirt's <hostdev mode='capabilities' type='net'>).
+	// A move drops the link's addresses and routes; they are not restored
+	// when it returns.
 	HostDev Kind = "hostdev"
 )
 

@@ -57,7 +57,7 @@ func requireRoot(t testing.TB) {
 // lab is one test's set of namespaces, links and addresses.
 type lab struct {
 	t     testing.TB
-	names []string // host links the test made or had made
+	names []watched // host links the test made or had made
 	net   byte     // the test's 10.213.<net>.0/24 and fd00:213:<net>::/64
 }
 
@@ -68,9 +68,10 @@ func newLab(t testing.TB) *lab {
 	requireRoot(t)
 	l := &lab{t: t, net: randomBytes(1)[0]}
 	t.Cleanup(func() {
-		for _, name := range l.names {
-			if link, err := netlink.LinkByName(name); err == nil {
-				t.Errorf("link %s is left behind", name)
+		for _, w := range l.names {
+			link, err := netlink.LinkByName(w.name)
+			if err == nil && (w.index == 0 || link.Attrs().Index == w.index) {
+				t.Errorf("link %s is left behind", w.name)
 				netlink.LinkDel(link)
 			}
 		}
@@ -91,8 +92,21 @@ func (l *lab) name(kind string) string {
 	return name
 }
 
+// watched is a host link that must be gone at the end of a test. A name
+// the test did not choose may be taken again by another package's test
+// running at the same time, so such a link is known by its index too.
+type watched struct {
+	name  string
+	index int // 0 for a name only this test uses
+}
+
 // watch adds a host link name to those that must be gone at the end.
-func (l *lab) watch(name string) { l.names = append(l.names, name) }
+func (l *lab) watch(name string) { l.names = append(l.names, watched{name: name}) }
+
+// watchLink adds a host link of a name that Setup chose.
+func (l *lab) watchLink(name string, index int) {
+	l.names = append(l.names, watched{name: name, index: index})
+}
 
 // v4 and v6 return host address n of the test's networks, with prefix
 // length bits.

@@ -15,6 +15,9 @@ import (
 // so a missing one fails with an error wrapping [ErrNotExist] and leaves
 // nothing. On any other error Setup removes what it made and returns host
 // devices to the host.
+//
+// Call it while the container's init still waits to be let go, so that
+// the container never sees an interface half configured.
 func Setup(ns NS, ifaces []Iface) (*Plumbing, error) {
 	p := &Plumbing{}
 	if _, err := p.add(ns, ifaces, true); err != nil {

@@ -116,7 +116,7 @@ func TestTwoContainersOnABridge(t *testing.T) {
 		l.teardown(p, ns)
 		// The names were chosen by Setup.
 		link := p.Links[0]
-		l.watch(link.HostName)
+		l.watchLink(link.HostName, link.HostIndex)
 		if !strings.HasPrefix(link.HostName, "vnet") || link.GuestName != "eth0" {
 			t.Errorf("chosen names %s/%s, want vnetN/eth0", link.HostName, link.GuestName)
 		}
