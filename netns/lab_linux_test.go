@@ -58,7 +58,7 @@ func requireRoot(t testing.TB) {
 type lab struct {
 	t     testing.TB
 	names []watched // host links the test made or had made
-	net   byte     // the test's 10.213.<net>.0/24 and fd00:213:<net>::/64
+	net   byte      // the test's 10.213.<net>.0/24 and fd00:213:<net>::/64
 }
 
 // newLab returns a lab whose cleanup, run after every other of the test,
