@@ -569,3 +569,41 @@ func BenchmarkSetupVeth(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// TestNoDescriptorLeak checks that Setup, Teardown and the queries close
+// every namespace file and netlink socket they open.
+func TestNoDescriptorLeak(t *testing.T) {
+	l := newLab(t)
+	br := l.bridge(l.v4(1, 24))
+	ns, _ := l.container()
+	host := l.name("v")
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	before := fds()
+	for range 5 {
+		p, err := Setup(ns, []Iface{{Kind: Veth, HostName: host, Bridge: br, Addrs: []netip.Prefix{l.v4(2, 24)}}})
+		if err != nil {
+			t.Fatalf("Setup: %v", err)
+		}
+		if _, err := GuestAddrs(ns); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Stats(host); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Teardown(ns); err != nil {
+			t.Fatalf("Teardown: %v", err)
+		}
+		if _, err := Setup(ns, []Iface{{Kind: Veth, HostName: host, Bridge: l.name("no")}}); err == nil {
+			t.Fatal("Setup on a missing bridge succeeded")
+		}
+	}
+	if after := fds(); after != before {
+		t.Errorf("%d open descriptors before, %d after", before, after)
+	}
+}
