@@ -45,6 +45,9 @@ func (s *session) plan(ifaces []Iface) ([]plan, error) {
 				if hosts, err = linkNames(s.host); err != nil {
 					return nil, err
 				}
+				for _, other := range ifaces {
+					hosts[other.HostName] = true
+				}
 			}
 			pl.HostName, pl.autoName = nextName("vnet", hosts), true
 			hosts[pl.HostName] = true

@@ -130,6 +130,29 @@ func TestTwoContainersOnABridge(t *testing.T) {
 	}
 }
 
+// TestChosenNameAvoidsGivenOne gives the second interface the vnetN name
+// that the first, left unnamed, would otherwise get.
+func TestChosenNameAvoidsGivenOne(t *testing.T) {
+	l := newLab(t)
+	br := l.bridge()
+	ns, _ := l.container()
+	given, err := FreeName("vnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Setup(ns, []Iface{{Kind: Veth, Bridge: br}, {Kind: Veth, HostName: given, Bridge: br}})
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	l.teardown(p, ns)
+	for _, link := range p.Links {
+		l.watchLink(link.HostName, link.HostIndex)
+	}
+	if p.Links[0].HostName == given || p.Links[1].HostName != given {
+		t.Errorf("host names %s and %s, want the second to be %s", p.Links[0].HostName, p.Links[1].HostName, given)
+	}
+}
+
 func TestEthernet(t *testing.T) {
 	l := newLab(t)
 	ns, _ := l.container()
@@ -287,10 +310,12 @@ func TestSetupMissingDevice(t *testing.T) {
 		name string
 		bad  Iface
 		want string
+		is   error
 	}{
-		{"bridge", Iface{Kind: Veth, Bridge: missing}, `bridge "` + missing + `" does not exist`},
-		{"parent", Iface{Kind: Macvlan, Parent: missing}, `parent device "` + missing + `" does not exist`},
-		{"host device", Iface{Kind: HostDev, HostName: missing}, `host device "` + missing + `" does not exist`},
+		{"bridge", Iface{Kind: Veth, Bridge: missing}, `bridge "` + missing + `" does not exist`, ErrNotExist},
+		{"parent", Iface{Kind: Macvlan, Parent: missing}, `parent device "` + missing + `" does not exist`, ErrNotExist},
+		{"host device", Iface{Kind: HostDev, HostName: missing}, `host device "` + missing + `" does not exist`, ErrNotExist},
+		{"host name taken", Iface{Kind: Veth, HostName: br}, `host link "` + br + `" already exists`, ErrExist},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,8 +324,8 @@ func TestSetupMissingDevice(t *testing.T) {
 				p.Teardown(ns)
 				t.Fatal("Setup succeeded")
 			}
-			if !errors.Is(err, ErrNotExist) || err.Error() != tt.want {
-				t.Errorf("error %q, want %q wrapping ErrNotExist", err, tt.want)
+			if !errors.Is(err, tt.is) || err.Error() != tt.want {
+				t.Errorf("error %q, want %q wrapping %v", err, tt.want, tt.is)
 			}
 			l.gone(good)
 			l.onlyLo(ns)
