@@ -29,7 +29,8 @@ type Lease struct {
 	// Prefix is the length of the prefix of the subnet the address is in,
 	// from the subnets given to [Leases]; 0 if none holds it.
 	Prefix int
-	// Hostname is the name the client sent, "" if none.
+	// Hostname is the client's host name: the static host's name if
+	// one matched, else the name the client sent; "" if none.
 	Hostname string
 	// ClientID is the DHCPv4 client identifier or the DHCPv6 client DUID,
 	// as colon-separated hex, "" if none.

@@ -89,11 +89,24 @@ func Start(cfg Config, dir string) (*Process, error) {
 	if err := daemonize(dir); err != nil {
 		return nil, fmt.Errorf("start dnsmasq for network %q on %s: %w", cfg.Name, cfg.Bridge, err)
 	}
-	pid, err := find(dir)
+	pid, err := awaitPid(dir)
 	if err != nil {
 		return nil, fmt.Errorf("start dnsmasq for network %q on %s: %w", cfg.Name, cfg.Bridge, err)
 	}
 	return &Process{Dir: dir, Pid: pid, Config: cfg}, nil
+}
+
+// awaitPid finds the daemon just started in dir. dnsmasq writes its pid
+// file before its first process exits, so this normally succeeds at once.
+func awaitPid(dir string) (int, error) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		pid, err := find(dir)
+		if err == nil || time.Now().After(deadline) {
+			return pid, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // writeFiles writes the hosts files and the configuration, each

@@ -50,8 +50,8 @@ type PortRange struct {
 	Start, End uint16
 }
 
-// DefaultPorts is the port range used when [Network.Ports] is zero.
-var DefaultPorts = PortRange{Start: 1024, End: 65535}
+// defaultPorts is the port range used when [Network.Ports] is zero.
+var defaultPorts = PortRange{Start: 1024, End: 65535}
 
 // Network is what this package needs to know of one virtual network.
 type Network struct {

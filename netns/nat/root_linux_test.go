@@ -178,3 +178,38 @@ func TestRootApplyFailureKeepsTable(t *testing.T) {
 		t.Errorf("table lost after a failed transaction:\n%s", out)
 	}
 }
+
+// TestRootRulesetsLoad has the kernel accept every ruleset of the unit
+// tests, and ListTables find them all.
+func TestRootRulesetsLoad(t *testing.T) {
+	if !inThrowawayNetns(t) {
+		return
+	}
+	requireTool(t, "nft")
+	var want []string
+	for _, tc := range rulesetCases() {
+		if err := Apply(tc.n); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		want = append(want, tc.n.Name)
+	}
+	got, err := ListTables()
+	slices.Sort(want)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("ListTables = %q, %v; want %q", got, err, want)
+	}
+	for _, name := range want {
+		removeAndCheckOne(t, name)
+	}
+}
+
+func removeAndCheckOne(t *testing.T, name string) {
+	t.Helper()
+	if err := Remove(name); err != nil {
+		t.Errorf("Remove(%q): %v", name, err)
+	}
+	if names, _ := ListTables(); slices.Contains(names, name) {
+		t.Errorf("table of %q left after Remove", name)
+	}
+}

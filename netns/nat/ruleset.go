@@ -15,9 +15,11 @@ import (
 //   - chain input: DHCP (67, and 547 for DHCPv6) and DNS (53) from the
 //     bridge are accepted;
 //   - chain forward: traffic between guests on the bridge is accepted;
-//     for NAT, traffic from a subnet out of the bridge and replies back
-//     into it are accepted; for Route, any traffic from or to a subnet is;
-//     all other forwarding into or out of the bridge is rejected;
+//     for a masqueraded subnet, traffic from it out of the bridge and
+//     replies back into it are accepted; for Route, and IPv6 subnets of
+//     NAT networks without NAT6 (routed, as libvirt does), any traffic
+//     from or to the subnet is; all other forwarding into or out of the
+//     bridge is rejected;
 //   - chain postrouting (NAT only): traffic from an IPv4 subnet (and IPv6
 //     with NAT6) leaving by any interface but the bridge (or by OutDev
 //     alone, if set) is masqueraded, TCP and UDP to the port range.
@@ -79,10 +81,10 @@ func forwardRules(n Network) []string {
 	}
 	for _, p := range n.Subnets {
 		var reply string
-		switch n.Mode {
-		case NAT:
+		switch {
+		case n.masquerades(p):
 			reply = "ct state established,related accept"
-		case Route:
+		case n.Mode == NAT || n.Mode == Route:
 			reply = "accept"
 		default:
 			continue
@@ -101,11 +103,11 @@ func natRules(n Network) []string {
 	}
 	ports := n.Ports
 	if ports == (PortRange{}) {
-		ports = DefaultPorts
+		ports = defaultPorts
 	}
 	var rules []string
 	for _, p := range n.Subnets {
-		if p.Addr().Is6() && !n.NAT6 {
+		if !n.masquerades(p) {
 			continue
 		}
 		match := family(p) + " saddr " + p.String() + " " + out
@@ -114,6 +116,13 @@ func natRules(n Network) []string {
 			match+" masquerade")
 	}
 	return rules
+}
+
+// masquerades reports whether subnet p of n is translated: IPv4 subnets
+// of NAT networks, and IPv6 ones with NAT6. Like libvirt, a NAT network
+// routes the IPv6 subnets it does not translate.
+func (n Network) masquerades(p netip.Prefix) bool {
+	return n.Mode == NAT && (p.Addr().Is4() || n.NAT6)
 }
 
 // family is the nft payload protocol matching p's addresses.
