@@ -35,6 +35,12 @@ const (
 	ErrNoSource
 	// ErrNoTarget is VIR_ERR_NO_TARGET: a device lacks its target.
 	ErrNoTarget
+	// ErrOperationFailed is VIR_ERR_OPERATION_FAILED (a device request
+	// that matches more than one device).
+	ErrOperationFailed
+	// ErrDeviceMissing is VIR_ERR_DEVICE_MISSING: no device matches a
+	// detach or update request.
+	ErrDeviceMissing
 )
 
 // Error is a problem found in a document.
