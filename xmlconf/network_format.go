@@ -287,11 +287,11 @@ func isIPv4(ip libvirtxml.NetworkIP) bool {
 func writeDHCP(w *lineWriter, d *libvirtxml.NetworkDHCP, ipv4, model bool) {
 	w.open("<dhcp>")
 	for _, r := range d.Ranges {
-		writeLeased(w, "<range"+attr("start", addr(r.Start))+attr("end", addr(r.End)), "</range>", r.Lease)
+		writeLeased(w, "<range"+attr("start", addr(r.Start))+attr("end", addr(r.End)), "</range>", r.Lease, model)
 	}
 	for _, h := range d.Hosts {
 		s := "<host" + optAttr("mac", h.MAC) + optAttr("id", h.ID) + optAttr("name", h.Name) + optAttr("ip", addr(h.IP))
-		writeLeased(w, s, "</host>", h.Lease)
+		writeLeased(w, s, "</host>", h.Lease, model)
 	}
 	if len(d.Bootp) > 0 && (d.Bootp[0].File != "" && ipv4 || model) {
 		b := d.Bootp[0]
@@ -300,15 +300,16 @@ func writeDHCP(w *lineWriter, d *libvirtxml.NetworkDHCP, ipv4, model bool) {
 	w.close("</dhcp>")
 }
 
-// writeLeased writes a DHCP range or host, with its lease time if any.
-func writeLeased(w *lineWriter, head, end string, lease *libvirtxml.NetworkDHCPLease) {
+// writeLeased writes a DHCP range or host, with its lease time if any
+// (an infinite lease without its unit, except in the model's form).
+func writeLeased(w *lineWriter, head, end string, lease *libvirtxml.NetworkDHCPLease, model bool) {
 	if lease == nil {
 		w.line(head + "/>")
 		return
 	}
 	w.open(head + ">")
 	if lease.Expiry == 0 {
-		w.line("<lease expiry='0'/>")
+		w.line("<lease expiry='0'" + optAttr("unit", map[bool]string{true: lease.Unit}[model]) + "/>")
 	} else {
 		unit := lease.Unit
 		if unit == "" {
