@@ -195,7 +195,9 @@ func checkSRVNumbers(root *xnode, name string) error {
 	}
 	for _, srv := range namedChildren(dns, "srv") {
 		service, _ := srv.attr("service")
-		_, hasTarget := srv.attr("target")
+		// An empty target counts as none: the model cannot keep it.
+		target, _ := srv.attr("target")
+		hasTarget := target != ""
 		for _, f := range []struct {
 			attr, invalid string
 			min, max      uint64
