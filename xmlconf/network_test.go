@@ -485,6 +485,8 @@ func TestParseNetworkErrors(t *testing.T) {
 			"invalid character in protocol attribute 't_p' in DNS SRV record of network 'n'"},
 		{"srv port without target", dnsDoc("<srv service='ldap' protocol='tcp' port='389'/>"), ErrXMLDetail,
 			"DNS SRV port attribute not permitted without target for service 'ldap' in network 'n'"},
+		{"srv port with empty target", dnsDoc("<srv service='ldap' protocol='tcp' target='' port='389'/>"), ErrXMLDetail,
+			"DNS SRV port attribute not permitted without target for service 'ldap' in network 'n'"},
 		{"srv port zero", dnsDoc("<srv service='ldap' protocol='tcp' target='t' port='0'/>"), ErrXMLDetail,
 			"invalid DNS SRV port attribute for service 'ldap' in network 'n'"},
 		{"srv priority", dnsDoc("<srv service='ldap' protocol='tcp' target='t' priority='70000'/>"), ErrXMLDetail,
