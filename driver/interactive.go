@@ -94,17 +94,19 @@ var namespaceOrder = []string{"user", "ipc", "uts", "net", "pid", "mnt"}
 // Namespaces opens the namespace files of a running domain's init, in
 // libvirt's order, for virDomainLxcOpenNamespace: the client joins them
 // with setns (ignoring EINVAL for those it already shares) and forks its
-// command inside. The caller owns the files.
+// command inside. For a container with <idmap> the user namespace is left
+// out (see below). The caller owns the files.
 func (d *Driver) Namespaces(ref DomainRef, flags uint32) ([]*os.File, error) {
 	if flags != 0 {
 		return nil, unsupportedFlags(flags, "virDomainLxcOpenNamespace")
 	}
 	var pid int
+	var userns bool
 	err := d.snapshot(ref, func(dom *domain) error {
 		if dom.rt == nil {
 			return errorf(KindOperationInvalid, "domain is not running")
 		}
-		pid = dom.rt.initPid
+		pid, userns = dom.rt.initPid, dom.live.Def.IDMap != nil
 		return nil
 	})
 	if err != nil {
@@ -112,6 +114,14 @@ func (d *Driver) Namespaces(ref DomainRef, flags uint32) ([]*os.File, error) {
 	}
 	var files []*os.File
 	for _, ns := range namespaceOrder {
+		if ns == "user" && userns {
+			// A client that joins the container's user namespace keeps
+			// its host uid 0, which the container does not map: stock
+			// virsh would run the command as the overflow uid and it
+			// could write nothing. Without the user namespace the
+			// command runs as root, as `nsenter` without -U does.
+			continue
+		}
 		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
 		if err != nil {
 			closeAll(files)
