@@ -256,7 +256,7 @@ func TestVirtInstall(t *testing.T) {
 	}
 	wantContains(t, d.virsh("dominfo", "vi1"), "State:          running", "Persistent:     yes", "Max memory:     65536 KiB")
 	x := d.virsh("dumpxml", "vi1")
-	if !regexp.MustCompile(`<source dir='` + regexp.QuoteMeta(root) + `'/>`).MatchString(x) || !strings.Contains(x, "<init>/sbin/init</init>") {
+	if !regexp.MustCompile(`<source dir='`+regexp.QuoteMeta(root)+`'/>`).MatchString(x) || !strings.Contains(x, "<init>/sbin/init</init>") {
 		t.Errorf("virt-install's domain:\n%s", x)
 	}
 	d.virsh("destroy", "vi1")
