@@ -102,16 +102,12 @@ func (d *Driver) finishStop(dom *domain, rt *runtime) {
 		"exit", ex.Code, "signal", ex.Signal, "error", ex.Error, "reboot", reboot)
 	dom.mu.Lock()
 	live := dom.live
-	ref := dom.refLocked()
-	dom.live, dom.rt, dom.id = nil, nil, -1
-	dom.state, dom.reason, dom.updated = StateShutoff, reason, false
+	dom.rt = nil
 	if !reboot {
-		ref.ID = -1
-		d.events.emit(LifecycleEvent{Dom: ref, Event: EventStopped, Detail: int32(detail)})
-		if dom.persistent == nil {
-			d.doms.remove(dom)
-		}
+		d.markStopped(dom, reason, detail)
 	}
+	// While a rebooting container restarts, the domain stays running
+	// to every observer (the job lock holds operations back).
 	dom.mu.Unlock()
 	if !reboot {
 		return
@@ -121,13 +117,19 @@ func (d *Driver) finishStop(dom *domain, rt *runtime) {
 	if err := d.start(dom, live, startOptions{owner: rt.owner, reboot: true}); err != nil {
 		d.log.Error("restart after reboot failed", "domain", dom.name, "err", err)
 		dom.mu.Lock()
-		dom.reason = ReasonShutoffFailed
-		ref := dom.refLocked()
-		d.events.emit(LifecycleEvent{Dom: ref, Event: EventStopped, Detail: DetailStoppedFailed})
-		if dom.persistent == nil {
-			d.doms.remove(dom)
-		}
+		d.markStopped(dom, ReasonShutoffFailed, DetailStoppedFailed)
 		dom.mu.Unlock()
+	}
+}
+
+// markStopped records that a domain is shut off and reports it; a
+// transient domain disappears. Call with dom.mu held.
+func (d *Driver) markStopped(dom *domain, reason, detail int) {
+	dom.live, dom.rt, dom.id = nil, nil, -1
+	dom.state, dom.reason, dom.updated = StateShutoff, reason, false
+	d.events.emit(LifecycleEvent{Dom: dom.refLocked(), Event: EventStopped, Detail: int32(detail)})
+	if dom.persistent == nil {
+		d.doms.remove(dom)
 	}
 }
 
