@@ -48,6 +48,7 @@ func xmlError(err error) error {
 		xmlconf.ErrConfigUnsupported: KindConfigUnsupported, xmlconf.ErrInvalidArg: KindInvalidArg,
 		xmlconf.ErrInternal: KindInternal, xmlconf.ErrNoName: KindNoName, xmlconf.ErrOverflow: KindOverflow,
 		xmlconf.ErrNoSource: KindNoSource, xmlconf.ErrNoTarget: KindNoTarget,
+		xmlconf.ErrOperationFailed: KindOperationFailed, xmlconf.ErrDeviceMissing: KindDeviceMissing,
 	}
 	return &Error{Kind: kinds[xe.Kind], Msg: xe.Msg, Err: err}
 }

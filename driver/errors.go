@@ -39,6 +39,7 @@ const (
 	KindOverflow                         // VIR_ERR_OVERFLOW
 	KindNoSource                         // VIR_ERR_NO_SOURCE
 	KindNoTarget                         // VIR_ERR_NO_TARGET
+	KindDeviceMissing                    // VIR_ERR_DEVICE_MISSING
 )
 
 // Error is a driver failure of a known kind. Msg is the detail libvirt

@@ -94,6 +94,7 @@ var kindCodes = map[driver.Kind]struct {
 	driver.KindInvalidMAC:           {libvirt.ErrInvalidMac, "invalid MAC address: %s"},
 	driver.KindResourceBusy:         {libvirt.ErrResourceBusy, "resource busy: %s"},
 	driver.KindOverflow:             {libvirt.ErrOverflow, "numerical overflow: %s"},
+	driver.KindDeviceMissing:        {libvirt.ErrDeviceMissing, "device not found: %s"},
 	// For these the parser writes libvirt's whole message.
 	driver.KindNoName:   {libvirt.ErrNoName, "%s"},
 	driver.KindNoSource: {libvirt.ErrNoSource, "%s"},
