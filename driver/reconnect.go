@@ -39,6 +39,7 @@ func (d *Driver) adopt(name string, st *savedStatus) {
 	rt := newRuntime(0)
 	rt.initPid, rt.monitorPid, rt.info = st.initPid, st.monitorPid, st.info
 	rt.info.Autodestroy = false // the connection that asked for it is gone
+	rt.net, rt.networks = parsePlumbing(st.info.Net), st.info.Networks
 	for _, c := range devices(st.live.Def).Consoles {
 		if c.Source != nil && c.Source.Pty != nil {
 			rt.consoles = append(rt.consoles, c.Source.Pty.Path)

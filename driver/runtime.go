@@ -7,6 +7,7 @@ import (
 
 	"github.com/nsvirt/nsvirt/cgroups"
 	"github.com/nsvirt/nsvirt/driver/monitor"
+	"github.com/nsvirt/nsvirt/netns"
 )
 
 // stopIntent is what the driver asked of a running container, deciding
@@ -27,8 +28,10 @@ type runtime struct {
 	proc       *monitor.Process // nil once the daemon restarted
 	group      *cgroups.Group
 	info       statusInfo
-	consoles   []string // host pty paths
-	owner      uint64   // connection that started it with AUTODESTROY
+	consoles   []string        // host pty paths
+	owner      uint64          // connection that started it with AUTODESTROY
+	net        *netns.Plumbing // the container's network interfaces
+	networks   []string        // the networks its interfaces use
 
 	intent stopIntent
 	grace  *time.Timer
@@ -151,6 +154,7 @@ func stopDetail(intent stopIntent, ex *monitor.Exit) (int, int) {
 // release removes what a stopped container held on the host: stray tasks
 // and the cgroup, loop devices and state files.
 func (d *Driver) release(name string, rt *runtime) {
+	d.teardownNetwork(name, rt)
 	if rt.group != nil {
 		d.removeCgroup(rt.group)
 	}

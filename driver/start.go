@@ -317,8 +317,6 @@ func (s *starter) spawnMonitor() error {
 
 // createCgroup puts init into the domain's cgroup, named as libvirt names
 // it, under the domain's partition.
-func (s *starter) setupNetwork() error { return nil }
-
 func (s *starter) createCgroup() error {
 	partition := "/machine"
 	if r := s.def.Def.Resource; r != nil && r.Partition != "" {
@@ -378,6 +376,8 @@ func (s *starter) commit() {
 	}
 	s.loopFiles = nil
 	liveDetails(s.def.Def, rt)
+	interfaceDetails(s.def.Def, rt)
+	d.connectNetworks(rt, 1)
 	dom.mu.Lock()
 	dom.live, dom.rt, dom.id = s.def, rt, rt.initPid
 	dom.state, dom.reason = StateRunning, ReasonRunningBooted

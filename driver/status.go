@@ -27,11 +27,13 @@ const runtimeNS = "https://nsvirt.dev/xmlns/runtime/1.0"
 
 // statusInfo is the private part of a domain's status.
 type statusInfo struct {
-	Cgroup      string   `xml:"cgroup,attr"`
-	Transient   bool     `xml:"transient,attr,omitempty"`
-	Loops       []string `xml:"loop"`
-	Veths       []string `xml:"veth"`
-	Moved       []string `xml:"moved"` // host interfaces moved into the container
+	Cgroup    string   `xml:"cgroup,attr"`
+	Transient bool     `xml:"transient,attr,omitempty"`
+	Loops     []string `xml:"loop"`
+	// Net records the container's network links (netns.Plumbing as
+	// JSON), and Networks the networks they use.
+	Net         string   `xml:"net,omitempty"`
+	Networks    []string `xml:"network"`
 	Autodestroy bool     `xml:"autodestroy,attr,omitempty"`
 }
 
@@ -75,11 +77,13 @@ func (d *Driver) saveStatus(dom *domain) error {
 	if err != nil {
 		return err
 	}
+	info := rt.info
+	info.Net, info.Networks = plumbingJSON(rt.net), rt.networks
 	priv, err := xml.MarshalIndent(struct {
 		XMLName xml.Name `xml:"nsvirt:runtime"`
 		NS      string   `xml:"xmlns:nsvirt,attr"`
 		statusInfo
-	}{NS: runtimeNS, statusInfo: rt.info}, "  ", "  ")
+	}{NS: runtimeNS, statusInfo: info}, "  ", "  ")
 	if err != nil {
 		return err
 	}

@@ -75,3 +75,39 @@ func GuestAddrs(ns NS) ([]GuestLink, error) {
 	slices.SortFunc(out, func(a, b GuestLink) int { return a.Index - b.Index })
 	return out, nil
 }
+
+// Neighbour is an entry of the host's neighbour (ARP and NDP) table.
+type Neighbour struct {
+	IP  netip.Addr
+	MAC net.HardwareAddr
+	Dev string
+}
+
+// Neighbours returns the host's neighbour table entries that have a
+// link-layer address.
+func Neighbours() ([]Neighbour, error) {
+	s, err := openHost()
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	neighs, err := retryDump(func() ([]netlink.Neigh, error) { return s.host.NeighList(0, netlink.FAMILY_ALL) })
+	if err != nil {
+		return nil, fmt.Errorf("list neighbours: %w", err)
+	}
+	names := map[int]string{}
+	if links, err := retryDump(s.host.LinkList); err == nil {
+		for _, l := range links {
+			names[l.Attrs().Index] = l.Attrs().Name
+		}
+	}
+	var out []Neighbour
+	for _, n := range neighs {
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if !ok || len(n.HardwareAddr) == 0 || n.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) != 0 {
+			continue
+		}
+		out = append(out, Neighbour{IP: ip.Unmap(), MAC: n.HardwareAddr, Dev: names[n.LinkIndex]})
+	}
+	return out, nil
+}
