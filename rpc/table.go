@@ -11,5 +11,6 @@ func (s *Server) buildTable() table {
 	s.tuningHandlers(t)
 	s.statsHandlers(t)
 	s.interactiveHandlers(t)
+	s.interfaceHandlers(t)
 	return t
 }
