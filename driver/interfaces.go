@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -82,7 +83,11 @@ func (d *Driver) interfaceFor(spec xmlconf.InterfaceSpec) (netIface, error) {
 	case xmlconf.IfaceDirect:
 		ni.iface.Kind, ni.iface.Parent, ni.iface.Mode = netns.Macvlan, spec.SourceDev, spec.Mode
 	case xmlconf.IfaceHostdevNet:
+		// As in libvirt, a host device keeps its name in the container.
 		ni.iface.Kind, ni.iface.HostName, ni.iface.MAC = netns.HostDev, spec.SourceDev, nil
+		if ni.iface.GuestName == "" {
+			ni.iface.GuestName = spec.SourceDev
+		}
 	default:
 		return ni, errorf(KindConfigUnsupported, "Unsupported network type %s", spec.Type)
 	}
@@ -124,15 +129,24 @@ func (s *starter) setupNetwork() error {
 		ifaces[i] = ni.iface
 	}
 	ns := netns.OfPID(s.rt.initPid)
+	// The daemon holds the container's network namespace open, so that it
+	// outlives init long enough for the host devices in it to be moved
+	// back to the host when the container stops.
+	nsFile, err := os.Open(string(ns))
+	if err != nil {
+		return errorf(KindSystem, "%s: open the network namespace: %w", s.dom.name, err)
+	}
 	p, err := netns.Setup(ns, ifaces)
 	if err != nil {
+		nsFile.Close()
 		return plumbError(s.dom.name, err)
 	}
-	s.rt.net = p
+	s.rt.net, s.rt.nsFile = p, nsFile
 	s.undo = append(s.undo, func() {
 		if err := p.Teardown(ns); err != nil {
 			s.d.log.Error("remove interfaces of a failed start", "domain", s.dom.name, "err", err)
 		}
+		nsFile.Close()
 	})
 	for _, ni := range plan {
 		if ni.network != "" {
@@ -155,8 +169,16 @@ func (d *Driver) teardownNetwork(name string, rt *runtime) {
 	if rt.net == nil {
 		return
 	}
-	if err := rt.net.Teardown(netns.OfPID(rt.initPid)); err != nil {
+	ns := netns.OfPID(rt.initPid)
+	if rt.nsFile != nil {
+		ns = netns.NS(fmt.Sprintf("/proc/self/fd/%d", rt.nsFile.Fd()))
+	}
+	if err := rt.net.Teardown(ns); err != nil {
 		d.log.Error("remove network interfaces", "domain", name, "err", err)
+	}
+	if rt.nsFile != nil {
+		rt.nsFile.Close()
+		rt.nsFile = nil
 	}
 	d.connectNetworks(rt, -1)
 	rt.net, rt.networks = nil, nil

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"os"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ type runtime struct {
 	consoles   []string        // host pty paths
 	owner      uint64          // connection that started it with AUTODESTROY
 	net        *netns.Plumbing // the container's network interfaces
+	nsFile     *os.File        // the container's network namespace, held open
 	networks   []string        // the networks its interfaces use
 
 	intent stopIntent
