@@ -34,8 +34,8 @@ bench-rpc: ## RPC round trips per second (go-libvirt 1 and 8 clients; python3-li
 	$(GO) test -run '^$$' -bench 'BenchmarkRPC' -benchtime 3s ./cmd/nsvirtd
 	$(GO) test -run '^$$' -bench 'BenchmarkPythonRPC' -benchtime 1x ./cmd/nsvirtd
 
-bench-containers: ## container start/stop/memory against unshare and crun, 1,000 definitions, domstats of 100 containers, console throughput, lxc-enter-namespace
-	$(GO) test -timeout 30m -run '^$$' -bench 'BenchmarkContainer|BenchmarkDefinitions|BenchmarkDomainStats|BenchmarkInteractive' -benchtime 1x ./cmd/nsvirtd
+bench-containers: ## container start/stop/memory against unshare and crun, 1,000 definitions, domstats of 100 containers, console throughput, lxc-enter-namespace, a veth per start
+	$(GO) test -timeout 30m -run '^$$' -bench 'BenchmarkContainer|BenchmarkDefinitions|BenchmarkDomainStats|BenchmarkInteractive|BenchmarkNetworkStart' -benchtime 1x ./cmd/nsvirtd
 
 run: build ## start nsvirtd in the foreground with the default sockets and directories, and define the busybox example
 	testdata/run-example.sh ./$(BIN)
