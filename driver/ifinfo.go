@@ -8,6 +8,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/nsvirt/nsvirt/netns"
+	"github.com/nsvirt/nsvirt/netns/dnsmasq"
 	"github.com/nsvirt/nsvirt/xmlconf"
 )
 
@@ -159,6 +160,19 @@ func addrOf(ip interface {
 	return IfaceAddr{Type: t, Addr: ip.String(), Prefix: uint32(prefix)}
 }
 
+// nicLeases returns the unexpired DHCP leases of an interface on a
+// network (none for other interfaces).
+func (d *Driver) nicLeases(nic domainNIC, now time.Time) ([]dnsmasq.Lease, error) {
+	if nic.network == "" || nic.mac == nil {
+		return nil, nil
+	}
+	leases, err := d.networkLeases(nic.network)
+	if err != nil {
+		return nil, err
+	}
+	return dnsmasq.ForMAC(leases, nic.mac, now), nil
+}
+
 // leaseAddresses reports the unexpired leases of interfaces on networks.
 func (d *Driver) leaseAddresses(nics []domainNIC) ([]IfaceAddresses, error) {
 	var out []IfaceAddresses
@@ -167,15 +181,13 @@ func (d *Driver) leaseAddresses(nics []domainNIC) ([]IfaceAddresses, error) {
 		if nic.network == "" || nic.mac == nil {
 			continue
 		}
-		leases, err := d.networkLeases(nic.network)
+		leases, err := d.nicLeases(nic, now)
 		if err != nil {
 			return nil, err
 		}
 		ia := IfaceAddresses{Name: nic.name, HwAddr: nic.mac.String()}
 		for _, l := range leases {
-			if bytes.Equal(l.MAC, nic.mac) && !l.Expired(now) {
-				ia.Addrs = append(ia.Addrs, addrOf(l.IP, l.Prefix))
-			}
+			ia.Addrs = append(ia.Addrs, addrOf(l.IP, l.Prefix))
 		}
 		if len(ia.Addrs) > 0 {
 			out = append(out, ia)
@@ -251,15 +263,12 @@ func (d *Driver) DomainHostname(ref DomainRef, flags uint32) (string, error) {
 	}
 	now := time.Now()
 	for _, nic := range nics {
-		if nic.network == "" || nic.mac == nil {
-			continue
-		}
-		leases, err := d.networkLeases(nic.network)
+		leases, err := d.nicLeases(nic, now)
 		if err != nil {
 			return "", err
 		}
 		for _, l := range leases {
-			if bytes.Equal(l.MAC, nic.mac) && !l.Expired(now) && l.Hostname != "" {
+			if l.Hostname != "" {
 				return l.Hostname, nil
 			}
 		}

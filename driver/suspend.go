@@ -10,15 +10,9 @@ func (d *Driver) Suspend(ref DomainRef) error {
 
 // suspend does Suspend's work; the caller holds dom's job lock.
 func (d *Driver) suspend(dom *domain) error {
-	rt, err := runningRuntime(dom)
-	if err != nil {
+	rt, paused, err := pauseState(dom)
+	if err != nil || paused {
 		return err
-	}
-	dom.mu.Lock()
-	paused := dom.state == StatePaused
-	dom.mu.Unlock()
-	if paused {
-		return nil
 	}
 	if rt.group == nil {
 		return errorf(KindOperationFailed, "suspend %s: the domain has no cgroup to freeze", dom.name)
@@ -35,15 +29,9 @@ func (d *Driver) suspend(dom *domain) error {
 // Resuming a running domain does nothing.
 func (d *Driver) Resume(ref DomainRef) error {
 	return d.withJob(ref, func(dom *domain) error {
-		rt, err := runningRuntime(dom)
-		if err != nil {
+		rt, paused, err := pauseState(dom)
+		if err != nil || !paused {
 			return err
-		}
-		dom.mu.Lock()
-		paused := dom.state == StatePaused
-		dom.mu.Unlock()
-		if !paused {
-			return nil
 		}
 		if rt.group == nil {
 			return errorf(KindOperationFailed, "resume %s: the domain has no cgroup to thaw", dom.name)
@@ -54,6 +42,17 @@ func (d *Driver) Resume(ref DomainRef) error {
 		d.setRunState(dom, StateRunning, ReasonRunningUnpause, LifecycleEvent{Event: EventResumed, Detail: DetailResumedUnpaused})
 		return nil
 	})
+}
+
+// pauseState returns a running domain's runtime and whether it is paused.
+func pauseState(dom *domain) (*runtime, bool, error) {
+	rt, err := runningRuntime(dom)
+	if err != nil {
+		return nil, false, err
+	}
+	dom.mu.Lock()
+	defer dom.mu.Unlock()
+	return rt, dom.state == StatePaused, nil
 }
 
 // setRunState records a running domain's new state, saves its status and

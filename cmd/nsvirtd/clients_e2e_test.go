@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -130,24 +128,6 @@ func eventLines(name string) []string {
 		fmt.Sprintf("event 'reboot' for domain '%s'", name), ev("Stopped Shutdown"), ev("Undefined Removed")}
 }
 
-// lockedLines collects a process's output.
-type lockedLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // TestEventSequence follows define → start → suspend → resume → reboot →
 // shutdown → undefine with `virsh event --all --loop` and with a python
 // event loop, and checks both saw every event in order.
@@ -163,14 +143,14 @@ func TestEventSequence(t *testing.T) {
 			w()
 		}
 	}()
-	var vout lockedLines
+	var vout lockedBuffer
 	ve := exec.CommandContext(ctx, "virsh", "-c", d.uri(), "event", "--all", "--loop")
 	ve.Stdout, ve.Stderr = &vout, &vout
 	if err := ve.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waits = append(waits, ve.Wait)
-	var pout lockedLines
+	var pout lockedBuffer
 	py := exec.CommandContext(ctx, "/usr/bin/python3", "-c", `
 import libvirt, os, sys
 libvirt.virEventRegisterDefaultImpl()

@@ -83,6 +83,7 @@ type daemon struct {
 	exited    chan struct{}
 }
 
+// lockedBuffer collects a process's output while it runs.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -186,7 +186,7 @@ func TestGoLibvirtSuite(t *testing.T) {
 	// when the domain is destroyed.
 	// The input side stays open: go-libvirt finishes the stream when its
 	// reader ends.
-	cons := &lockedLines{}
+	cons := &lockedBuffer{}
 	input, typing := io.Pipe()
 	defer typing.Close()
 	streamDone := make(chan error, 1)
