@@ -27,6 +27,7 @@ fuzz-smoke: ## run each fuzz target for a short interval
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./rpc/xdr
 	$(GO) test -run '^$$' -fuzz '^FuzzDomain$$' -fuzztime $(FUZZTIME) ./xmlconf
 	$(GO) test -run '^$$' -fuzz '^FuzzFromNative$$' -fuzztime $(FUZZTIME) ./xmlconf
+	$(GO) test -run '^$$' -fuzz '^FuzzNetwork$$' -fuzztime $(FUZZTIME) ./xmlconf
 
 bench: bench-rpc bench-containers ## run every benchmark and print the figures (needs root)
 
