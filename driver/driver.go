@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,13 @@ type Config struct {
 	// ShutdownTimeout is how long an init with no known shutdown
 	// convention gets after SIGTERM before it is killed (default 10 s).
 	ShutdownTimeout time.Duration
+	// NetworkDir holds persistent network definitions (NAME.xml) and
+	// their autostart directory. Defaults to "network" beside ConfigDir.
+	NetworkDir string
+	// DefaultNetworkSubnet is the IPv4 subnet of the network "default"
+	// defined when NetworkDir is first created (default
+	// 192.168.122.0/24).
+	DefaultNetworkSubnet netip.Prefix
 	// Log receives the driver's structured log. Defaults to discarding.
 	Log *slog.Logger
 }
@@ -66,6 +74,8 @@ type Driver struct {
 	store  store
 	// defineMu serialises the claiming of names and UUIDs by defines.
 	defineMu sync.Mutex
+	// nets holds the virtual networks (networks.go).
+	nets networks
 	// spare holds a monitor started ahead of the next container start.
 	spare chan *monitor.Spare
 }
@@ -79,6 +89,9 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	if !cfg.DefaultNetworkSubnet.IsValid() {
+		cfg.DefaultNetworkSubnet = DefaultNetworkSubnet
 	}
 	if cfg.Emulator == "" {
 		exe, err := os.Executable()
@@ -106,13 +119,16 @@ func New(cfg Config) (*Driver, error) {
 		spare: make(chan *monitor.Spare, 1),
 	}
 	d.doms.init()
+	d.nets.init(cfg)
 	lock, err := lockPIDFile(filepath.Join(cfg.StateDir, "driver.pid"))
 	if err != nil {
 		return nil, err
 	}
 	d.lock = lock
 	d.loadDefinitions()
+	d.openNetworks(cfg.DefaultNetworkSubnet)
 	d.reconnect()
+	d.autostartNetworks()
 	go d.autostart()
 	return d, nil
 }
