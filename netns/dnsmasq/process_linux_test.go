@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nsvirt/nsvirt/netns/internal/nstest"
 )
 
 // TestConfSyntax has dnsmasq itself check the generated files, when it is
@@ -16,7 +18,7 @@ import (
 func TestConfSyntax(t *testing.T) {
 	bin, err := binary()
 	if err != nil {
-		skipOrFail(t, "needs dnsmasq: %v", err)
+		nstest.SkipOrFail(t, "needs dnsmasq: %v", err)
 	}
 	dir := t.TempDir()
 	c := defaultNet()

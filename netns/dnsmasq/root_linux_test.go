@@ -8,30 +8,36 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nsvirt/nsvirt/netns/internal/nstest"
 )
+
+// needsRoot says why the root tests, each in a throwaway network namespace
+// (see nstest.InThrowawayNetns), need root.
+const needsRoot = "it creates network namespaces and bridges and runs dnsmasq"
 
 // leaseLab is the test's namespace with a bridge and a dnsmasq on it, and
 // a client namespace with two interfaces on the bridge.
 type leaseLab struct {
 	busybox, dir, script string
 	cfg                  Config
-	client               *peerNetns
+	client               *nstest.Peer
 	net                  int // third octet of 10.213.N.0/24
 }
 
 func newLeaseLab(t *testing.T) *leaseLab {
 	t.Helper()
-	requireTool(t, "nsenter")
+	nstest.RequireTool(t, "nsenter")
 	if _, err := binary(); err != nil {
-		skipOrFail(t, "needs dnsmasq: %v", err)
+		nstest.SkipOrFail(t, "needs dnsmasq: %v", err)
 	}
-	l := &leaseLab{busybox: requireTool(t, "busybox"), net: randByte()}
-	id := randHex(4)
+	l := &leaseLab{busybox: nstest.RequireTool(t, "busybox"), net: nstest.RandByte()}
+	id := nstest.RandHex(4)
 	br := "nsvt-br" + id
-	sh(t, "ip", "link", "set", "lo", "up")
-	sh(t, "ip", "link", "add", br, "type", "bridge")
-	sh(t, "ip", "addr", "add", l.ip(1)+"/24", "dev", br)
-	sh(t, "ip", "link", "set", br, "up")
+	nstest.Sh(t, "ip", "link", "set", "lo", "up")
+	nstest.Sh(t, "ip", "link", "add", br, "type", "bridge")
+	nstest.Sh(t, "ip", "addr", "add", l.ip(1)+"/24", "dev", br)
+	nstest.Sh(t, "ip", "link", "set", br, "up")
 	l.dir = dnsmasqDir(t)
 	l.cfg = Config{
 		Name: "lease test", Bridge: br, Domain: "nsvt.test", DNS: true, NoUpstream: true,
@@ -39,11 +45,11 @@ func newLeaseLab(t *testing.T) *leaseLab {
 		Hosts:   []Host{{MAC: mustMAC("52:54:00:13:00:20"), IP: addr(l.ip(20)), Name: "fixed"}},
 		LogFile: filepath.Join(l.dir, "dnsmasq.log"),
 	}
-	l.client = newPeerNetns(t)
+	l.client = nstest.NewPeer(t)
 	for i, mac := range []string{"52:54:00:13:00:20", "52:54:00:13:00:99"} {
 		port := fmt.Sprintf("nsvt-v%d%s", i, id)
-		l.client.addVeth(t, port, fmt.Sprintf("eth%d", i), mac, "")
-		sh(t, "ip", "link", "set", port, "master", br)
+		l.client.AddVeth(t, port, fmt.Sprintf("eth%d", i), mac, "")
+		nstest.Sh(t, "ip", "link", "set", port, "master", br)
 	}
 	l.script = filepath.Join(l.dir, "udhcpc.sh")
 	if err := os.WriteFile(l.script, []byte("#!/bin/sh\necho \"udhcpc $1 ip=$ip\"\n"), 0o755); err != nil {
@@ -73,7 +79,7 @@ func (l *leaseLab) ip(host int) string { return fmt.Sprintf("10.213.%d.%d", l.ne
 // was offered.
 func (l *leaseLab) dhcp(t *testing.T, iface, hostname string) string {
 	t.Helper()
-	out := l.client.must(t, l.busybox, "udhcpc", "-i", iface, "-f", "-q", "-n", "-t", "10", "-T", "1",
+	out := l.client.Must(t, l.busybox, "udhcpc", "-i", iface, "-f", "-q", "-n", "-t", "10", "-T", "1",
 		"-s", l.script, "-x", "hostname:"+hostname)
 	for _, line := range strings.Split(out, "\n") {
 		if ip, ok := strings.CutPrefix(line, "udhcpc bound ip="); ok {
@@ -86,12 +92,12 @@ func (l *leaseLab) dhcp(t *testing.T, iface, hostname string) string {
 
 // lookup asks the network's dnsmasq for name from the client.
 func (l *leaseLab) lookup(name string) string {
-	out, _ := l.client.run(l.busybox, "nslookup", name, l.ip(1))
+	out, _ := l.client.Run(l.busybox, "nslookup", name, l.ip(1))
 	return out
 }
 
 func TestRootLeases(t *testing.T) {
-	if !inThrowawayNetns(t) {
+	if !nstest.InThrowawayNetns(t, needsRoot) {
 		return
 	}
 	l := newLeaseLab(t)
@@ -113,7 +119,7 @@ func TestRootLeases(t *testing.T) {
 	dyn := l.dhcp(t, "eth1", "dyn1")
 	checkLeases(t, p.Config, l.ip(20), "fixed", dyn, "dyn1")
 
-	l.client.must(t, "ip", "addr", "add", l.ip(20)+"/24", "dev", "eth0")
+	l.client.Must(t, "ip", "addr", "add", l.ip(20)+"/24", "dev", "eth0")
 	if out := l.lookup("dyn1.nsvt.test"); !strings.Contains(out, dyn) {
 		t.Errorf("DNS does not resolve the leased name dyn1.nsvt.test to %s:\n%s", dyn, out)
 	}
@@ -213,14 +219,14 @@ func processesWith(arg string) []string {
 // caller: a lease file it cannot create. (A missing bridge is no failure:
 // bind-dynamic waits for it, as libvirt wants.)
 func TestRootStartFailure(t *testing.T) {
-	if !inThrowawayNetns(t) {
+	if !nstest.InThrowawayNetns(t, needsRoot) {
 		return
 	}
 	if _, err := binary(); err != nil {
-		skipOrFail(t, "needs dnsmasq: %v", err)
+		nstest.SkipOrFail(t, "needs dnsmasq: %v", err)
 	}
 	dir := dnsmasqDir(t)
-	c := Config{Name: "bad", Bridge: "nsvt-no" + randHex(4), DNS: true,
+	c := Config{Name: "bad", Bridge: "nsvt-no" + nstest.RandHex(4), DNS: true,
 		LeaseFile: filepath.Join(dir, "missing", "leases"),
 		Ranges:    []Range{{Start: addr("10.213.250.2"), End: addr("10.213.250.9"), Prefix: 24}}}
 	_, err := Start(c, dir)

@@ -8,7 +8,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nsvirt/nsvirt/netns/internal/nstest"
 )
+
+// needsRoot says why the root tests, each in a throwaway network namespace
+// (see nstest.InThrowawayNetns), need root.
+const needsRoot = "it creates network namespaces, bridges and nftables tables"
 
 // natLab is a router namespace (the test's own) with a bridge carrying a
 // network subnet, a client namespace on the bridge and an "outside"
@@ -18,45 +24,45 @@ type natLab struct {
 	bridge, uplink string
 	subnet         netip.Prefix
 	outsideAddr    string
-	client         *peerNetns
+	client         *nstest.Peer
 	busybox        string
 }
 
 func newNATLab(t *testing.T) *natLab {
 	t.Helper()
-	requireTool(t, "nsenter")
-	id, r := randHex(4), randByte()
+	nstest.RequireTool(t, "nsenter")
+	id, r := nstest.RandHex(4), nstest.RandByte()
 	l := &natLab{
-		busybox:     requireTool(t, "busybox"),
+		busybox:     nstest.RequireTool(t, "busybox"),
 		bridge:      "nsvt-br" + id,
 		uplink:      "nsvt-up" + id,
 		subnet:      netip.MustParsePrefix(fmt.Sprintf("10.213.%d.0/24", r)),
 		outsideAddr: fmt.Sprintf("10.214.%d.2", r),
 	}
-	sh(t, "ip", "link", "set", "lo", "up")
+	nstest.Sh(t, "ip", "link", "set", "lo", "up")
 	if err := CheckSubnet(l.subnet); err != nil {
 		t.Fatalf("CheckSubnet before the bridge exists: %v", err)
 	}
-	sh(t, "ip", "link", "add", l.bridge, "type", "bridge")
-	sh(t, "ip", "addr", "add", fmt.Sprintf("10.213.%d.1/24", r), "dev", l.bridge)
-	sh(t, "ip", "link", "set", l.bridge, "up")
+	nstest.Sh(t, "ip", "link", "add", l.bridge, "type", "bridge")
+	nstest.Sh(t, "ip", "addr", "add", fmt.Sprintf("10.213.%d.1/24", r), "dev", l.bridge)
+	nstest.Sh(t, "ip", "link", "set", l.bridge, "up")
 
-	l.client = newPeerNetns(t)
+	l.client = nstest.NewPeer(t)
 	port := "nsvt-vb" + id
-	l.client.addVeth(t, port, "eth0", fmt.Sprintf("10.213.%d.50/24", r))
-	sh(t, "ip", "link", "set", port, "master", l.bridge)
-	l.client.must(t, "ip", "route", "add", "default", "via", fmt.Sprintf("10.213.%d.1", r))
+	l.client.AddVeth(t, port, "eth0", "", fmt.Sprintf("10.213.%d.50/24", r))
+	nstest.Sh(t, "ip", "link", "set", port, "master", l.bridge)
+	l.client.Must(t, "ip", "route", "add", "default", "via", fmt.Sprintf("10.213.%d.1", r))
 
-	outside := newPeerNetns(t)
-	outside.addVeth(t, l.uplink, "eth0", l.outsideAddr+"/24")
-	sh(t, "ip", "addr", "add", fmt.Sprintf("10.214.%d.1/24", r), "dev", l.uplink)
+	outside := nstest.NewPeer(t)
+	outside.AddVeth(t, l.uplink, "eth0", "", l.outsideAddr+"/24")
+	nstest.Sh(t, "ip", "addr", "add", fmt.Sprintf("10.214.%d.1/24", r), "dev", l.uplink)
 	return l
 }
 
 // reaches reports whether the client gets a ping answer from outside.
 func (l *natLab) reaches(tries int) bool {
 	for range tries {
-		if _, err := l.client.run(l.busybox, "ping", "-c", "1", "-W", "1", l.outsideAddr); err == nil {
+		if _, err := l.client.Run(l.busybox, "ping", "-c", "1", "-W", "1", l.outsideAddr); err == nil {
 			return true
 		}
 	}
@@ -68,7 +74,7 @@ func (l *natLab) network(name string, mode Mode) Network {
 }
 
 func TestRootCheckSubnet(t *testing.T) {
-	if !inThrowawayNetns(t) {
+	if !nstest.InThrowawayNetns(t, needsRoot) {
 		return
 	}
 	l := newNATLab(t)
@@ -83,12 +89,12 @@ func TestRootCheckSubnet(t *testing.T) {
 }
 
 func TestRootApplyModes(t *testing.T) {
-	if !inThrowawayNetns(t) {
+	if !nstest.InThrowawayNetns(t, needsRoot) {
 		return
 	}
-	requireTool(t, "nft")
+	nstest.RequireTool(t, "nft")
 	l := newNATLab(t)
-	name := "nat test/" + randHex(4)
+	name := "nat test/" + nstest.RandHex(4)
 	t.Cleanup(func() { Remove(name) })
 
 	sysctls := NewSysctls("", t.TempDir()) // this namespace's own /proc/sys/net
@@ -131,7 +137,7 @@ func applyAndList(t *testing.T, n Network, want string) {
 	if err := Apply(n); err != nil {
 		t.Fatalf("Apply again: %v", err)
 	}
-	out := sh(t, "nft", "list", "table", "inet", Table(n.Name))
+	out := nstest.Sh(t, "nft", "list", "table", "inet", Table(n.Name))
 	if strings.Count(out, want) != 1 {
 		t.Errorf("nft list table after Apply(%v) has %q %d times, want once:\n%s", n.Mode, want, strings.Count(out, want), out)
 	}
@@ -148,7 +154,7 @@ func removeAndCheck(t *testing.T, name string) {
 			t.Fatalf("Remove: %v", err)
 		}
 	}
-	if out := sh(t, "nft", "list", "tables"); strings.Contains(out, Table(name)) {
+	if out := nstest.Sh(t, "nft", "list", "tables"); strings.Contains(out, Table(name)) {
 		t.Errorf("table left after Remove:\n%s", out)
 	}
 	if names, err := ListTables(); err != nil || len(names) != 0 {
@@ -159,11 +165,11 @@ func removeAndCheck(t *testing.T, name string) {
 // TestRootApplyFailureKeepsTable checks that a ruleset nft refuses leaves
 // the previous table in place.
 func TestRootApplyFailureKeepsTable(t *testing.T) {
-	if !inThrowawayNetns(t) {
+	if !nstest.InThrowawayNetns(t, needsRoot) {
 		return
 	}
-	requireTool(t, "nft")
-	n := Network{Name: "keep", Bridge: "nsvt-br" + randHex(4), Mode: NAT,
+	nstest.RequireTool(t, "nft")
+	n := Network{Name: "keep", Bridge: "nsvt-br" + nstest.RandHex(4), Mode: NAT,
 		Subnets: []netip.Prefix{netip.MustParsePrefix("10.215.0.0/24")}}
 	if err := Apply(n); err != nil {
 		t.Fatal(err)
@@ -173,7 +179,7 @@ func TestRootApplyFailureKeepsTable(t *testing.T) {
 	if _, err := runNft(bad, "-f", "-"); err == nil {
 		t.Fatal("nft accepted a bogus ruleset")
 	}
-	out := sh(t, "nft", "list", "table", "inet", Table(n.Name))
+	out := nstest.Sh(t, "nft", "list", "table", "inet", Table(n.Name))
 	if !strings.Contains(out, "masquerade") {
 		t.Errorf("table lost after a failed transaction:\n%s", out)
 	}
@@ -182,10 +188,10 @@ func TestRootApplyFailureKeepsTable(t *testing.T) {
 // TestRootRulesetsLoad has the kernel accept every ruleset of the unit
 // tests, and ListTables find them all.
 func TestRootRulesetsLoad(t *testing.T) {
-	if !inThrowawayNetns(t) {
+	if !nstest.InThrowawayNetns(t, needsRoot) {
 		return
 	}
-	requireTool(t, "nft")
+	nstest.RequireTool(t, "nft")
 	var want []string
 	for _, tc := range rulesetCases() {
 		if err := Apply(tc.n); err != nil {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/nsvirt/nsvirt/netns/internal/nstest"
 )
 
 // fakeProcSys builds a /proc/sys with the two forwarding sysctls set to
@@ -181,5 +183,14 @@ func TestForwardSysctls(t *testing.T) {
 		if got := ForwardSysctls(tc.n); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ForwardSysctls(%v %v) = %q, want %q", tc.n.Mode, tc.n.Subnets, got, tc.want)
 		}
+	}
+}
+
+// TestHostForwardingKeys checks that the root tests' check of the host's
+// forwarding sysctls (nstest.HostForwarding) reads the ones nat sets.
+func TestHostForwardingKeys(t *testing.T) {
+	if nstest.IPv4Forward != IPv4Forward || nstest.IPv6Forward != IPv6Forward {
+		t.Errorf("nstest reads %q and %q, nat sets %q and %q",
+			nstest.IPv4Forward, nstest.IPv6Forward, IPv4Forward, IPv6Forward)
 	}
 }
