@@ -11,6 +11,7 @@ func (s *Server) buildTable() table {
 	s.tuningHandlers(t)
 	s.statsHandlers(t)
 	s.interactiveHandlers(t)
+	s.networkHandlers(t)
 	s.interfaceHandlers(t)
 	return t
 }
