@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -62,6 +63,8 @@ type options struct {
 	keepaliveCount    int
 	defaultPidsMax    int64
 	shutdownTimeout   time.Duration
+	networkDir        string
+	defaultSubnet     netip.Prefix
 }
 
 func parseFlags(args []string) (options, error) {
@@ -79,6 +82,10 @@ func parseFlags(args []string) (options, error) {
 		"task limit of a container whose definition sets none (0: no limit)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second,
 		"time an init with no known shutdown convention gets after SIGTERM before SIGKILL")
+	fs.StringVar(&o.networkDir, "network-dir", "",
+		`directory of persistent network definitions (default "network" beside --config-dir)`)
+	fs.Func("default-network-subnet", "IPv4 subnet (/8 to /30) of the network \"default\" defined at first start-up (default 192.168.122.0/24)",
+		func(v string) (err error) { o.defaultSubnet, err = parseDefaultSubnet(v); return err })
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -86,6 +93,21 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return o, nil
+}
+
+// parseDefaultSubnet reads --default-network-subnet: an IPv4 network
+// from /8 to /30, given by its network address.
+func parseDefaultSubnet(v string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(v)
+	switch {
+	case err != nil:
+		return p, err
+	case !p.Addr().Is4() || p.Bits() < 8 || p.Bits() > 30:
+		return p, fmt.Errorf("%s is not an IPv4 subnet from /8 to /30", v)
+	case p.Masked() != p:
+		return p, fmt.Errorf("%s has host bits set (did you mean %s?)", v, p.Masked())
+	}
+	return p, nil
 }
 
 func run(args []string) int {
@@ -126,6 +148,7 @@ func serve(o options, log *slog.Logger) error {
 	drv, err := driver.New(driver.Config{
 		ConfigDir: o.configDir, StateDir: o.stateDir, Log: log,
 		DefaultPidsMax: o.defaultPidsMax, ShutdownTimeout: o.shutdownTimeout,
+		NetworkDir: o.networkDir, DefaultNetworkSubnet: o.defaultSubnet,
 	})
 	if err != nil {
 		return err
