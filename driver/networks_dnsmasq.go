@@ -239,9 +239,7 @@ func (r *networks) ensureStateDir() error {
 	return os.Chmod(r.stateDir, 0o755)
 }
 
-// prepareDnsmasqDir creates a network's dnsmasq directory and checks that
-// dnsmasq, once it runs as nobody, can reach it: a directory on the way
-// that others cannot search would make it silently ignore static hosts.
+// prepareDnsmasqDir creates a network's dnsmasq directory.
 func (r *networks) prepareDnsmasqDir(dir string) error {
 	for _, p := range []string{filepath.Dir(dir), dir} {
 		if err := os.MkdirAll(p, 0o755); err != nil {
@@ -251,17 +249,21 @@ func (r *networks) prepareDnsmasqDir(dir string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// unsearchable returns the first directory on the way to dir that others
+// cannot search, "" if there is none. dnsmasq reads its hosts files after
+// dropping to user nobody, at start and on every reload, and cannot read
+// them below such a directory.
+func unsearchable(dir string) string {
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("%s is not searchable by others, so dnsmasq (which runs as nobody) cannot read its files in %s: "+
-				"make it searchable (chmod o+x) or use a state directory below searchable directories", p, dir)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return p
 		}
 		if p == "/" {
-			return nil
+			return ""
 		}
 	}
 }

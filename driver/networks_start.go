@@ -226,6 +226,16 @@ func (s *netStart) startDnsmasq() error {
 	if err := s.d.nets.prepareDnsmasqDir(dir); err != nil {
 		return s.failf("dnsmasq: %w", err)
 	}
+	if p := unsearchable(dir); p != "" {
+		// Only static hosts and DNS names live in files dnsmasq reads as
+		// nobody: without them, the network works all the same.
+		if len(cfg.Hosts)+len(cfg.DNSHosts) > 0 {
+			return s.failf("dnsmasq runs as nobody and cannot read its hosts files in %s: "+
+				"%s is not searchable by others (chmod o+x, or use a state directory below searchable directories)", dir, p)
+		}
+		s.d.log.Warn("dnsmasq runs as nobody and cannot reach its directory; static hosts would be ignored",
+			"network", s.name, "dir", dir, "unsearchable", p)
+	}
 	if _, err := dnsmasq.Start(cfg, dir); err != nil {
 		return s.failf("%w", err)
 	}
