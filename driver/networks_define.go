@@ -247,10 +247,6 @@ func (d *Driver) NetworkUndefine(ref NetworkRef) error {
 	})
 }
 
-// forgetNetwork removes an inactive network that has no definition left:
-// from the registry, and its dnsmasq directory (leases included), as
-// libvirt's networkRemoveInactive does.
-func (d *Driver) forgetNetwork(n *network) {
-	d.nets.remove(n)
-	d.removeDnsmasqDir(n.name)
-}
+// forgetNetwork removes an inactive network that has no definition left
+// from the registry.
+func (d *Driver) forgetNetwork(n *network) { d.nets.remove(n) }

@@ -201,21 +201,46 @@ func addDNS(cfg *dnsmasq.Config, def *xmlconf.Network) error {
 	return nil
 }
 
-// dnsmasqDir is the directory of a network's dnsmasq files. The name is
-// escaped (every byte but ASCII letters, digits, '-' and '_' as '.' and
-// two hex digits): dnsmasq cannot take every path, and a network may be
-// called "..".
+// dnsmasqDir is the directory of a network's dnsmasq files, which lives
+// as long as the network runs. The name is escaped (every byte but ASCII
+// letters, digits, '-' and '_' as '.' and two hex digits): dnsmasq cannot
+// take every path, and a network may be called "..".
 func (r *networks) dnsmasqDir(name string) string {
 	var b strings.Builder
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+		if plainByte(c) {
 			b.WriteByte(c)
 		} else {
 			fmt.Fprintf(&b, ".%02x", c)
 		}
 	}
 	return filepath.Join(r.stateDir, "dnsmasq", b.String())
+}
+
+func plainByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+// networkOfDnsmasqDir reverses dnsmasqDir's escaping of a directory's base
+// name; false if it is not one dnsmasqDir makes.
+func networkOfDnsmasqDir(base string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(base); i++ {
+		c := base[i]
+		if plainByte(c) {
+			b.WriteByte(c)
+			continue
+		}
+		var v byte
+		if c != '.' || i+2 >= len(base) || !isHex(base[i+1]) || !isHex(base[i+2]) {
+			return "", false
+		}
+		fmt.Sscanf(base[i+1:i+3], "%02x", &v)
+		b.WriteByte(v)
+		i += 2
+	}
+	return b.String(), base != ""
 }
 
 // ensureStateDir creates STATE_DIR/network. dnsmasq drops to user nobody
@@ -268,10 +293,21 @@ func unsearchable(dir string) string {
 	}
 }
 
-// removeDnsmasqDir removes the dnsmasq directory of a network that is
-// gone.
-func (d *Driver) removeDnsmasqDir(name string) {
-	if err := os.RemoveAll(d.nets.dnsmasqDir(name)); err != nil {
-		d.log.Warn("remove dnsmasq directory", "network", name, "err", err)
+// removeDnsmasqDir removes the dnsmasq directory of a network that
+// stopped (its leases go with it, so that nothing of a stopped network is
+// left in the state directory), and the parent directories once empty.
+func (d *Driver) removeDnsmasqDir(name string) error {
+	dir := d.nets.dnsmasqDir(name)
+	if err := os.RemoveAll(dir); err != nil {
+		return err
 	}
+	d.nets.pruneStateDir()
+	return nil
+}
+
+// pruneStateDir removes STATE_DIR/network/dnsmasq and STATE_DIR/network
+// when nothing is left in them.
+func (r *networks) pruneStateDir() {
+	os.Remove(filepath.Join(r.stateDir, "dnsmasq"))
+	os.Remove(r.stateDir)
 }

@@ -68,8 +68,8 @@ func TestNetworkStartDestroyUndefine(t *testing.T) {
 		err.Error() != "no network with matching uuid '"+netUUID1+"' (lan)" {
 		t.Fatalf("query of a vanished network: %v", err)
 	}
-	if _, err := os.Stat(status); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("status file left: %v", err)
+	if _, err := os.Stat(filepath.Dir(status)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory of networks left: %v", err)
 	}
 	want := []string{"lan:defined", "lan:started", "lan:undefined", "lan:stopped"}
 	if got := td.events(); !slices.Equal(got, want) {
@@ -234,7 +234,13 @@ func TestNetworkQueries(t *testing.T) {
 		t.Fatalf("networkBridge of an unknown network: %v", err)
 	}
 	td.networkConnections("nope", 1) // ignored
-	if got := td.nets.dnsmasqDir(".."); filepath.Base(got) != ".2e.2e" {
-		t.Errorf("dnsmasq directory of '..': %s", got)
+	for _, name := range []string{"..", "a b/c", "web-1_x", "ünï"} {
+		base := filepath.Base(td.nets.dnsmasqDir(name))
+		if back, ok := networkOfDnsmasqDir(base); !ok || back != name || strings.ContainsAny(base, " /") {
+			t.Errorf("dnsmasq directory of %q: %q, back to %q %v", name, base, back, ok)
+		}
+	}
+	if _, ok := networkOfDnsmasqDir("x.zz"); ok {
+		t.Error("networkOfDnsmasqDir accepted a name dnsmasqDir never makes")
 	}
 }

@@ -94,9 +94,6 @@ func (d *Driver) adoptNetwork(live *xmlconf.Network) {
 	case !d.networkAlive(live):
 		d.log.Warn("network did not survive; removing what is left of it", "network", name)
 		d.unplumbNetwork(live)
-		if n == nil {
-			d.removeDnsmasqDir(name)
-		}
 		return
 	}
 	if n == nil {
@@ -172,29 +169,26 @@ func (d *Driver) sweepNetworkOrphans(evidence map[string]bool) {
 	d.sweepTables(active, evidence)
 }
 
-// sweepDnsmasq stops the dnsmasq of every directory whose network is not
-// active (dnsmasq.Stop signals only the process started for that
-// directory) and removes the directories of networks that are gone.
+// sweepDnsmasq stops the dnsmasq of every dnsmasq directory whose
+// network is not active (dnsmasq.Stop signals only the process started
+// for that directory) and removes the directory.
 func (d *Driver) sweepDnsmasq(active, evidence map[string]bool) {
 	dirs, _ := filepath.Glob(filepath.Join(d.nets.stateDir, "dnsmasq", "*"))
-	byDir := map[string]string{}
-	for _, n := range d.nets.all() {
-		byDir[d.nets.dnsmasqDir(n.name)] = n.name
-	}
 	for _, dir := range dirs {
-		name, known := byDir[dir]
-		if known && active[name] {
+		name, ok := networkOfDnsmasqDir(filepath.Base(dir))
+		if ok && active[name] {
 			continue
+		}
+		if ok {
+			evidence[name] = true
 		}
 		if err := dnsmasq.Stop(dir); err != nil {
 			d.log.Error("stop orphaned dnsmasq", "dir", dir, "err", err)
+			continue
 		}
-		if known {
-			evidence[name] = true
-		} else {
-			os.RemoveAll(dir)
-		}
+		os.RemoveAll(dir)
 	}
+	d.nets.pruneStateDir()
 }
 
 // sweepTables removes the firewall tables of inactive networks this

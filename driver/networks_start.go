@@ -144,7 +144,11 @@ func (s *netStart) writeStatus() error {
 	if err := nets.saveStatus(s.def); err != nil {
 		return s.failf("%w", err)
 	}
-	s.undo = append(s.undo, func() error { return nets.removeStatus(s.name) })
+	s.undo = append(s.undo, func() error {
+		err := nets.removeStatus(s.name)
+		nets.pruneStateDir()
+		return err
+	})
 	return nil
 }
 
@@ -226,6 +230,7 @@ func (s *netStart) startDnsmasq() error {
 	if err := s.d.nets.prepareDnsmasqDir(dir); err != nil {
 		return s.failf("dnsmasq: %w", err)
 	}
+	s.undo = append(s.undo, func() error { return s.d.removeDnsmasqDir(s.name) })
 	if p := unsearchable(dir); p != "" {
 		// Only static hosts and DNS names live in files dnsmasq reads as
 		// nobody: without them, the network works all the same.
@@ -265,7 +270,8 @@ func (d *Driver) unplumbNetwork(live *xmlconf.Network) {
 			{"bridge", func() error { return netns.DeleteBridge(br) }},
 		}
 	}
-	steps = append(steps, netUndo{"status file", func() error { return d.nets.removeStatus(name) }})
+	steps = append(steps, netUndo{"status file", func() error { return d.nets.removeStatus(name) }},
+		netUndo{"dnsmasq directory", func() error { return d.removeDnsmasqDir(name) }})
 	for _, st := range steps {
 		t0 := time.Now()
 		if err := st.fn(); err != nil {

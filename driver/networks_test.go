@@ -3,6 +3,7 @@ package driver
 import (
 	"bytes"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nsvirt/nsvirt/xmlconf"
 )
 
 // The unit tests of networks need no root: the networks they start use
@@ -208,11 +211,12 @@ func TestNetworkDefineAndFiles(t *testing.T) {
 	if !strings.HasPrefix(string(b), "<!--\nWARNING: THIS IS AN AUTO-GENERATED FILE.") || !strings.Contains(string(b), "virsh net-edit web\n") {
 		t.Errorf("no libvirt header:\n%s", b)
 	}
-	if br, _ := td.NetworkBridgeName(ref); br != "virbr1" { // virbr0 is default's
-		t.Errorf("generated bridge %q, want virbr1", br)
+	want := xmlconf.NextBridgeName(append(hostLinks(), "virbr0")) // virbr0 is default's
+	if br, _ := td.NetworkBridgeName(ref); br != want {
+		t.Errorf("generated bridge %q, want %s", br, want)
 	}
 	again := mustDefineNet(t, td.Driver, natXML("web", netUUID1, "", "6"))
-	if br, _ := td.NetworkBridgeName(again); br != "virbr1" {
+	if br, _ := td.NetworkBridgeName(again); br != want {
 		t.Errorf("redefinition changed the bridge to %q", br)
 	}
 	if xml, _ := td.NetworkXMLDesc(ref, NetworkXMLInactive); !strings.Contains(xml, "10.77.6.1") {
@@ -231,9 +235,18 @@ func TestNetworkDefineAndFiles(t *testing.T) {
 	if auto, err := td.NetworkAutostart(ref); err != nil || !auto {
 		t.Errorf("autostart after restart: %v %v", auto, err)
 	}
-	if xml, _ := td.NetworkXMLDesc(ref, 0); !strings.Contains(xml, "<uuid>"+netUUID1+"</uuid>") || !strings.Contains(xml, "virbr1") {
+	if xml, _ := td.NetworkXMLDesc(ref, 0); !strings.Contains(xml, "<uuid>"+netUUID1+"</uuid>") || !strings.Contains(xml, "'"+want+"'") {
 		t.Errorf("after restart:\n%s", xml)
 	}
+}
+
+func hostLinks() []string {
+	var out []string
+	ifaces, _ := net.Interfaces()
+	for _, ifc := range ifaces {
+		out = append(out, ifc.Name)
+	}
+	return out
 }
 
 func TestNetworkDefineRefusals(t *testing.T) {
