@@ -393,3 +393,32 @@ func TestNetworkDefaultSubnetFlag(t *testing.T) {
 		t.Error("the default network directory was created despite --network-dir")
 	}
 }
+
+// TestNetworkStartRollback makes a start fail at its last step, after the
+// bridge, firewall table and forwarding are in place: the test daemon's
+// state directory is below a directory others cannot search, so dnsmasq
+// (which drops to nobody) could not read the static host the network has.
+// Everything the start made must go again.
+func TestNetworkStartRollback(t *testing.T) {
+	d := startDaemon(t)
+	n := newTestNet(t, d)
+	if fi, err := os.Stat(filepath.Dir(d.dir)); err != nil || fi.Mode().Perm()&0o001 != 0 {
+		t.Skipf("the test directory %s is searchable by others (%v)", filepath.Dir(d.dir), err)
+	}
+	static := "<host mac='52:54:00:00:00:01' name='web' ip='" + n.net + ".10'/>\n    </dhcp>"
+	d.virsh("net-define", writeFile(t, d.dir, "static.xml", strings.Replace(n.xml(), "</dhcp>", static, 1)))
+	_, errOut, err := d.virshResult("net-start", n.name)
+	if err == nil || !strings.Contains(errOut, "is not searchable by others") {
+		t.Fatalf("net-start: %v %s", err, errOut)
+	}
+	for _, step := range []string{"bridge", "firewall", "forwarding"} {
+		if !strings.Contains(d.log.String(), `msg="network start step" network=`+n.name+` step=`+step) {
+			t.Errorf("the start failed before step %s: the test does not test the roll-back", step)
+		}
+	}
+	wantContains(t, d.virsh("net-info", n.name), "Active:         no")
+	n.expectGone()
+	if _, err := os.Stat(filepath.Join(d.stateDir, "network")); err == nil {
+		t.Error("the failed start left the network state directory")
+	}
+}
