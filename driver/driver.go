@@ -91,7 +91,7 @@ func New(cfg Config) (*Driver, error) {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	if !cfg.DefaultNetworkSubnet.IsValid() {
-		cfg.DefaultNetworkSubnet = DefaultNetworkSubnet
+		cfg.DefaultNetworkSubnet = defaultNetworkSubnet
 	}
 	if cfg.Emulator == "" {
 		exe, err := os.Executable()

@@ -41,9 +41,9 @@ const (
 	listNetworksAll         = 63
 )
 
-// DefaultNetworkSubnet is the subnet of the network "default" defined at
-// first start-up when Config.DefaultNetworkSubnet is not set.
-var DefaultNetworkSubnet = netip.MustParsePrefix("192.168.122.0/24")
+// defaultNetworkSubnet is the subnet of the network "default" defined at
+// first start-up when Config.DefaultNetworkSubnet is not set (libvirt's).
+var defaultNetworkSubnet = netip.MustParsePrefix("192.168.122.0/24")
 
 // network is the driver's record of one virtual network. Its job lock
 // serialises operations on it (start, destroy, define, undefine); mu

@@ -158,12 +158,13 @@ func (d *Driver) NetworkDefineXML(doc string, flags uint32) (NetworkRef, error) 
 	if flags&^NetworkDefineValidate != 0 {
 		return NetworkRef{}, unsupportedFlags(flags, "virNetworkDefineXMLFlags")
 	}
+	// Parsing picks a free bridge name: it belongs under the lock too.
+	d.nets.defineMu.Lock()
+	defer d.nets.defineMu.Unlock()
 	def, err := d.parseNetwork(doc, flags&NetworkDefineValidate != 0)
 	if err != nil {
 		return NetworkRef{}, err
 	}
-	d.nets.defineMu.Lock()
-	defer d.nets.defineMu.Unlock()
 	if err := d.checkNetworkConflicts(def); err != nil {
 		return NetworkRef{}, err
 	}
@@ -194,12 +195,12 @@ func (d *Driver) NetworkCreateXML(doc string, flags uint32) (NetworkRef, error) 
 	if flags&^NetworkCreateValidate != 0 {
 		return NetworkRef{}, unsupportedFlags(flags, "virNetworkCreateXMLFlags")
 	}
+	d.nets.defineMu.Lock()
+	defer d.nets.defineMu.Unlock()
 	def, err := d.parseNetwork(doc, flags&NetworkCreateValidate != 0)
 	if err != nil {
 		return NetworkRef{}, err
 	}
-	d.nets.defineMu.Lock()
-	defer d.nets.defineMu.Unlock()
 	if err := d.checkNetworkConflicts(def); err != nil {
 		return NetworkRef{}, err
 	}

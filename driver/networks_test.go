@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -339,5 +340,33 @@ func TestNetworkValidateFlag(t *testing.T) {
 	}
 	if _, err := td.NetworkDefineXML(doc, 0); err != nil {
 		t.Fatalf("without --validate the unknown element is dropped: %v", err)
+	}
+}
+
+// TestNetworkConcurrentDefines defines networks without bridge names at
+// once: each gets its own bridge.
+func TestNetworkConcurrentDefines(t *testing.T) {
+	td := newNetTestDriver(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = td.NetworkDefineXML(natXML("n"+strconv.Itoa(i), "", "", strconv.Itoa(10+i)), 0)
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("define %d: %v", i, err)
+		}
+		ref, _ := td.NetworkLookupByName("n" + strconv.Itoa(i))
+		br, _ := td.NetworkBridgeName(ref)
+		if seen[br] {
+			t.Errorf("bridge %s given twice", br)
+		}
+		seen[br] = true
 	}
 }
