@@ -191,6 +191,7 @@ type readCounter struct {
 	n int
 }
 
+// Read implements io.Reader.
 func (c *readCounter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n

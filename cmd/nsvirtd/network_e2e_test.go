@@ -372,6 +372,8 @@ func TestNetworkSubnetInUse(t *testing.T) {
 	}
 }
 
+// TestNetworkDefaultSubnetFlag checks --default-network-subnet's
+// validation, and that it and --network-dir shape the default network.
 func TestNetworkDefaultSubnetFlag(t *testing.T) {
 	for _, bad := range []string{"10.0.0.1/24", "10.0.0.0/31", "10.0.0.0/7", "fd00::/64", "x"} {
 		if _, err := parseDefaultSubnet(bad); err == nil {
