@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Virtual network tests with the real clients. Each network has a random
@@ -220,7 +221,9 @@ func (n *testNet) checkPlumbing() {
 
 // TestNetworkDaemonCrash kills the daemon with SIGKILL while a NAT network
 // runs: the restarted daemon lists it as active, with the same bridge,
-// table and dnsmasq, and net-destroy still removes all of it.
+// table and dnsmasq, and net-destroy still removes all of it. Killed again
+// with the network's dnsmasq, the daemon comes back with the network
+// inactive and its bridge, table and forwarding hold gone.
 func TestNetworkDaemonCrash(t *testing.T) {
 	d := startDaemon(t)
 	n := newTestNet(t, d)
@@ -237,6 +240,19 @@ func TestNetworkDaemonCrash(t *testing.T) {
 		t.Errorf("dnsmasq changed from %d to %d", pid, got)
 	}
 	d.virsh("net-destroy", n.name)
+	n.expectGone()
+
+	// A network whose dnsmasq died with the daemon is not taken over:
+	// the restarted daemon removes what is left of it.
+	d.virsh("net-start", n.name)
+	pid = n.dnsmasqPid()
+	d.kill()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "dnsmasq to die", 5*time.Second, func() bool { return !n.dnsmasqAlive(pid) })
+	d.start()
+	wantContains(t, d.virsh("net-info", n.name), "Active:         no")
 	n.expectGone()
 }
 
