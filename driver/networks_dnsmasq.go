@@ -243,38 +243,40 @@ func networkOfDnsmasqDir(base string) (string, bool) {
 	return b.String(), base != ""
 }
 
-// ensureStateDir creates STATE_DIR/network. dnsmasq drops to user nobody
-// and then reads its hosts files, so the directories on the way to them
-// must be searchable by others: STATE_DIR itself gets the search bit (not
-// the read bit, so its contents stay unlisted).
+// ensureStateDir creates STATE_DIR/network.
 func (r *networks) ensureStateDir() error {
 	if err := os.MkdirAll(r.stateDir, 0o755); err != nil {
 		return err
 	}
-	parent := filepath.Dir(r.stateDir)
-	fi, err := os.Stat(parent)
-	if err != nil {
-		return err
-	}
-	if fi.Mode().Perm()&0o001 == 0 {
-		if err := os.Chmod(parent, fi.Mode().Perm()|0o011); err != nil {
-			return err
-		}
-	}
 	return os.Chmod(r.stateDir, 0o755)
 }
 
-// prepareDnsmasqDir creates a network's dnsmasq directory.
-func (r *networks) prepareDnsmasqDir(dir string) error {
+// prepareDnsmasqDir creates a network's dnsmasq directory. dnsmasq drops
+// to user nobody and then reads its hosts files, so the directories on the
+// way must be searchable by others: STATE_DIR (0700 as libvirt makes it)
+// gets the search bit, not the read bit, so its contents stay unlisted and
+// its files keep their own modes. It reports whether it changed STATE_DIR.
+func (r *networks) prepareDnsmasqDir(dir string) (opened bool, err error) {
+	parent := filepath.Dir(r.stateDir)
+	fi, err := os.Stat(parent)
+	if err != nil {
+		return false, err
+	}
+	if fi.Mode().Perm()&0o001 == 0 {
+		if err := os.Chmod(parent, fi.Mode().Perm()|0o011); err != nil {
+			return false, err
+		}
+		opened = true
+	}
 	for _, p := range []string{filepath.Dir(dir), dir} {
 		if err := os.MkdirAll(p, 0o755); err != nil {
-			return err
+			return opened, err
 		}
 		if err := os.Chmod(p, 0o755); err != nil {
-			return err
+			return opened, err
 		}
 	}
-	return nil
+	return opened, nil
 }
 
 // unsearchable returns the first directory on the way to dir that others

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"errors"
+	"path/filepath"
 	"time"
 
 	"github.com/nsvirt/nsvirt/netns"
@@ -227,8 +228,13 @@ func (s *netStart) startDnsmasq() error {
 		return err
 	}
 	dir := s.d.nets.dnsmasqDir(s.name)
-	if err := s.d.nets.prepareDnsmasqDir(dir); err != nil {
+	opened, err := s.d.nets.prepareDnsmasqDir(dir)
+	if err != nil {
 		return s.failf("dnsmasq: %w", err)
+	}
+	if opened {
+		s.d.log.Info("made the state directory searchable by others (not readable): dnsmasq reads its hosts files as nobody",
+			"dir", filepath.Dir(s.d.nets.stateDir))
 	}
 	s.undo = append(s.undo, func() error { return s.d.removeDnsmasqDir(s.name) })
 	if p := unsearchable(dir); p != "" {
