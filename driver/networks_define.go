@@ -38,6 +38,7 @@ func (d *Driver) parseNetwork(doc string, validate bool) (*xmlconf.Network, erro
 	return def, nil
 }
 
+// bridgeOf returns the bridge name of a definition, "" for none.
 func bridgeOf(def *xmlconf.Network) string {
 	if def == nil || def.Def.Bridge == nil {
 		return ""
@@ -92,6 +93,8 @@ func (d *Driver) checkNetworkConflicts(def *xmlconf.Network) error {
 	return nil
 }
 
+// overlapping refuses subnets of network name that overlap those of
+// network other.
 func overlapping(name string, subnets []netip.Prefix, other string, theirs []netip.Prefix) error {
 	for _, p := range subnets {
 		for _, q := range theirs {
