@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -277,4 +278,111 @@ func TestInterfaceBadInput(t *testing.T) {
 		t.Errorf("a failed start left a veth:\n%s", out)
 	}
 	expectClean(t, d, root, markers)
+}
+
+// natNetworkXML is a NAT network on a test bridge and subnet NET.0/24,
+// with DHCP.
+func natNetworkXML(name, bridge, net string) string {
+	return fmt.Sprintf(`<network>
+  <name>%s</name>
+  <forward mode='nat'/>
+  <bridge name='%s'/>
+  <ip address='%s.1' netmask='255.255.255.0'>
+    <dhcp><range start='%s.100' end='%s.200'/></dhcp>
+  </ip>
+</network>
+`, name, bridge, net, net, net)
+}
+
+// udhcpcScript configures the address udhcpc obtains and records it.
+const udhcpcScript = `#!/bin/sh
+case "$1" in
+bound|renew) ip addr add "$ip/$mask" dev "$interface"; echo "$ip" > /markers/lease ;;
+esac
+`
+
+// TestNetworkInterface puts a container on a NAT network of nsvirt's:
+// busybox udhcpc gets an address from its dnsmasq, and domifaddr,
+// net-dhcp-leases and domhostname report it.
+func TestNetworkInterface(t *testing.T) {
+	root := busyboxRootfs(t)
+	d := startDaemon(t)
+	markers := markerDir(t)
+	bridge, net := "nsvtn"+randHex(6), testSubnet(t)
+	t.Cleanup(func() {
+		d.virshResult("net-destroy", "tnat")
+		exec.Command("ip", "link", "del", bridge).Run()
+	})
+	d.virsh("net-define", writeFile(t, d.dir, "tnat.xml", natNetworkXML("tnat", bridge, net)))
+	d.virsh("net-start", "tnat")
+	writeFile(t, markers, "udhcpc.sh", udhcpcScript)
+	exec.Command("chmod", "755", markers+"/udhcpc.sh").Run()
+	iface := "    <interface type='network'><source network='tnat'/></interface>\n"
+	id := d.defineAndStart(containerSpec{name: "dh1", root: root, markers: markers, extra: iface})
+	waitMarker(t, markers, "dh1")
+	inside(t, id, false, "ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -x hostname:dh1 -s /markers/udhcpc.sh >/dev/null 2>&1")
+	lease, err := os.ReadFile(markers + "/lease")
+	if err != nil {
+		t.Fatalf("udhcpc got no lease: %v", err)
+	}
+	addr := strings.TrimSpace(string(lease))
+	if !strings.HasPrefix(addr, net+".") {
+		t.Fatalf("leased %q, outside %s.0/24", addr, net)
+	}
+	if !pingFrom(t, id, net+".1") {
+		t.Error("the container cannot reach its network's bridge")
+	}
+	wantContains(t, d.virsh("domifaddr", "dh1"), addr+"/24")
+	wantContains(t, d.virsh("net-dhcp-leases", "tnat"), addr+"/24", "dh1")
+	wantContains(t, d.virsh("domhostname", "dh1", "--source", "lease"), "dh1")
+	wantContains(t, d.virsh("net-dumpxml", "tnat"), "connections='1'")
+	d.virsh("destroy", "dh1")
+	if !strings.Contains(d.virsh("net-dumpxml", "tnat"), "<network>") || strings.Contains(d.virsh("net-dumpxml", "tnat"), "connections=") {
+		t.Errorf("the network still counts the stopped container:\n%s", d.virsh("net-dumpxml", "tnat"))
+	}
+	if ports := bridgePorts(t, bridge); len(ports) != 0 {
+		t.Errorf("ports left on the network's bridge: %v", ports)
+	}
+	d.virsh("net-destroy", "tnat")
+	if !linkGone(bridge) {
+		t.Errorf("net-destroy left the bridge %s", bridge)
+	}
+	expectClean(t, d, root, markers)
+}
+
+// TestVirtInstallDefaultNetwork runs virt-install without --network: it
+// picks the network "default", which nsvirt defines at first start-up
+// (here on a test subnet).
+func TestVirtInstallDefaultNetwork(t *testing.T) {
+	requireTool(t, "virt-install", "virtinst")
+	root := busyboxRootfs(t)
+	net := testSubnet(t)
+	d := startDaemon(t, "--default-network-subnet", net+".0/24")
+	t.Cleanup(func() { d.virshResult("net-destroy", "default") })
+	wantContains(t, d.virsh("net-list", "--all"), "default", "inactive")
+	d.virsh("net-start", "default")
+	bridge := strings.TrimSpace(d.virsh("net-info", "default"))
+	if m := regexp.MustCompile(`Bridge:\s+(\S+)`).FindStringSubmatch(bridge); m != nil {
+		bridge = m[1]
+		t.Cleanup(func() { exec.Command("ip", "link", "del", bridge).Run() })
+	}
+	out, err := exec.Command("virt-install", "--connect", d.uri(), "--name", "vn1", "--memory", "64",
+		"--filesystem", root+",/", "--init", "/sbin/init", "--noautoconsole").CombinedOutput()
+	if err != nil {
+		t.Fatalf("virt-install: %v\n%s", err, out)
+	}
+	x := d.virsh("dumpxml", "vn1")
+	if !strings.Contains(x, "<source network='default'") || !strings.Contains(x, "<target dev='vnet") {
+		t.Errorf("virt-install's domain is not on the default network:\n%s", x)
+	}
+	if ports := bridgePorts(t, bridge); len(ports) != 1 {
+		t.Errorf("ports of %s: %v", bridge, ports)
+	}
+	d.virsh("destroy", "vn1")
+	d.virsh("undefine", "vn1")
+	d.virsh("net-destroy", "default")
+	if !linkGone(bridge) {
+		t.Errorf("net-destroy left %s", bridge)
+	}
+	expectClean(t, d, root)
 }
