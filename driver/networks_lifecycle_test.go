@@ -194,6 +194,9 @@ func TestNetworkRestart(t *testing.T) {
 			t.Errorf("%s active after restart: %v %v", r.Name, a, err)
 		}
 	}
+	if a, err := td.NetworkAutostart(auto); err != nil || !a {
+		t.Errorf("autostart lost in the restart: %v %v", a, err)
+	}
 	if p, _ := td.NetworkIsPersistent(trans); p {
 		t.Error("transient network came back persistent")
 	}

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -64,7 +65,23 @@ func (td *netTestDriver) open(t *testing.T) {
 			td.mu.Unlock()
 		}
 	})
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() {
+		td.destroyAll(t)
+		d.Close()
+	})
+}
+
+// destroyAll stops every network still active, so that a test that
+// started one by mistake leaves nothing on the host; only networks on lo
+// may be left running by the tests.
+func (td *netTestDriver) destroyAll(t *testing.T) {
+	refs, _ := td.ListNetworks(ListNetworksActive)
+	for _, ref := range refs {
+		if br, _ := td.NetworkBridgeName(ref); br != "lo" {
+			t.Errorf("network %s on %s was started on the host", ref.Name, br)
+		}
+		td.NetworkDestroy(ref)
+	}
 }
 
 func (td *netTestDriver) restart(t *testing.T) {
@@ -229,11 +246,19 @@ func TestNetworkDefineAndFiles(t *testing.T) {
 	if err := td.NetworkSetAutostart(ref, true); err != nil {
 		t.Fatal(err)
 	}
-	if target, err := os.Readlink(filepath.Join(td.netDir(), "autostart", "web.xml")); err != nil || target != path {
+	link := filepath.Join(td.netDir(), "autostart", "web.xml")
+	if target, err := os.Readlink(link); err != nil || target != path {
 		t.Errorf("autostart link -> %q, %v", target, err)
 	}
+	// Not across a restart: that would start a NAT network on the host.
+	if err := td.NetworkSetAutostart(ref, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(link); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("autostart link left: %v", err)
+	}
 	td.restart(t)
-	if auto, err := td.NetworkAutostart(ref); err != nil || !auto {
+	if auto, err := td.NetworkAutostart(ref); err != nil || auto {
 		t.Errorf("autostart after restart: %v %v", auto, err)
 	}
 	if xml, _ := td.NetworkXMLDesc(ref, 0); !strings.Contains(xml, "<uuid>"+netUUID1+"</uuid>") || !strings.Contains(xml, "'"+want+"'") {
