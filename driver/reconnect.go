@@ -65,6 +65,7 @@ func (d *Driver) adopt(name string, st *savedStatus) {
 		}
 		return
 	}
+	d.connectNetworks(rt, 1)
 	d.log.Info("reconnected to running container", "domain", name, "id", st.initPid)
 	d.follow(dom, rt, w)
 }
