@@ -40,6 +40,7 @@ func (d *Driver) adopt(name string, st *savedStatus) {
 	rt.initPid, rt.monitorPid, rt.info = st.initPid, st.monitorPid, st.info
 	rt.info.Autodestroy = false // the connection that asked for it is gone
 	rt.net, rt.networks = parsePlumbing(st.info.Net), st.info.Networks
+	d.connectNetworks(rt, 1) // uncounted again when it stops
 	for _, c := range devices(st.live.Def).Consoles {
 		if c.Source != nil && c.Source.Pty != nil {
 			rt.consoles = append(rt.consoles, c.Source.Pty.Path)
@@ -65,7 +66,6 @@ func (d *Driver) adopt(name string, st *savedStatus) {
 		}
 		return
 	}
-	d.connectNetworks(rt, 1)
 	d.log.Info("reconnected to running container", "domain", name, "id", st.initPid)
 	d.follow(dom, rt, w)
 }
