@@ -226,8 +226,12 @@ func BenchmarkContainer(b *testing.B) {
 }
 
 // stepTimes collects the durations the daemon logged for a start step.
-func stepTimes(log, step string) []time.Duration {
-	re := regexp.MustCompile(`msg="start step" domain=\S+ step=(?:` + regexp.QuoteMeta(step) + `|"` + regexp.QuoteMeta(step) + `") took=(\S+)`)
+func stepTimes(log, step string) []time.Duration { return stepTimesFor(log, `\S+`, step) }
+
+// stepTimesFor is stepTimes for the domains whose names match the regular
+// expression domain.
+func stepTimesFor(log, domain, step string) []time.Duration {
+	re := regexp.MustCompile(`msg="start step" domain=` + domain + ` step=(?:` + regexp.QuoteMeta(step) + `|"` + regexp.QuoteMeta(step) + `") took=(\S+)`)
 	var out []time.Duration
 	for _, m := range re.FindAllStringSubmatch(log, -1) {
 		if d, err := time.ParseDuration(m[1]); err == nil {
