@@ -392,11 +392,13 @@ func TestEnforcement(t *testing.T) {
 		hog := `head -c 200m /dev/zero | tail > /dev/null; echo rc=$? > /markers/hog; exec sleep 1000`
 		top := "  <memtune><hard_limit unit='MiB'>32</hard_limit><swap_hard_limit unit='MiB'>32</swap_hard_limit></memtune>\n"
 		id := d.defineAndStart(containerSpec{name: "hog1", root: root, markers: markers, top: top, init: []string{"/bin/sh", "-c", hog}})
+		// The shell creates the file before echo writes to it: wait for
+		// the whole line, not for the file.
+		var b []byte
 		waitFor(t, "the memory hog to end", 30*time.Second, func() bool {
-			_, err := os.Stat(filepath.Join(markers, "hog"))
-			return err == nil
+			b, _ = os.ReadFile(filepath.Join(markers, "hog"))
+			return strings.HasSuffix(string(b), "\n")
 		})
-		b, _ := os.ReadFile(filepath.Join(markers, "hog"))
 		if strings.TrimSpace(string(b)) != "rc=137" {
 			t.Errorf("memory hog ended with %q, want rc=137 (killed)", b)
 		}
