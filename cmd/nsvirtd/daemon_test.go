@@ -101,6 +101,20 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// logged reports whether the daemon's log comes to contain text within a
+// few seconds: a goroutine copies the daemon's stderr into the buffer, so
+// a line written before a reply may reach the buffer after it.
+func (d *daemon) logged(text string) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(d.log.String(), text) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
 // startDaemon starts nsvirtd with private directories and waits until its
 // socket answers.
 func startDaemon(t testing.TB, flags ...string) *daemon {

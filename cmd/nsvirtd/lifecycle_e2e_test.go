@@ -478,7 +478,7 @@ lxc.apparmor.profile = unconfined
 	xml := d.virsh("domxml-from-native", "lxc-tools", writeFile(t, d.dir, "native1.conf", config))
 	wantContains(t, xml, "<name>native1</name>", "<source dir='"+root+"'/>", "<console type='pty'>",
 		"<shares>256</shares>", "<mac_admin state='off'/>", "<privnet/>")
-	if !strings.Contains(d.log.String(), "lxc.apparmor.profile") {
+	if !d.logged("lxc.apparmor.profile") {
 		t.Errorf("the unmapped key was not reported in the log")
 	}
 	file := writeFile(t, d.dir, "native1.xml", xml)

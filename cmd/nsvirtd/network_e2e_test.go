@@ -430,7 +430,7 @@ func TestNetworkStartRollback(t *testing.T) {
 		t.Fatalf("net-start: %v %s", err, errOut)
 	}
 	for _, step := range []string{"bridge", "firewall", "forwarding"} {
-		if !strings.Contains(d.log.String(), `msg="network start step" network=`+n.name+` step=`+step) {
+		if !d.logged(`msg="network start step" network=` + n.name + ` step=` + step) {
 			t.Errorf("the start failed before step %s: the test does not test the roll-back", step)
 		}
 	}
