@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The end-to-end tests build nsvirtd once, start it on private sockets
@@ -36,12 +38,36 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build nsvirtd: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	unlock := func() {}
+	if os.Geteuid() == 0 {
+		unlock = shareHostForwarding()
+	}
 	code := m.Run()
+	unlock()
 	os.RemoveAll(dir)
 	if rootfsDir != "" {
 		os.RemoveAll(filepath.Dir(rootfsDir))
 	}
 	os.Exit(code)
+}
+
+// hostForwardingLock is the lock file netns/internal/nstest holds
+// exclusively while it checks that the netns root tests leave the host's
+// forwarding sysctls alone (nstest.HostForwardingLock; this package may
+// not import it). The daemons started here switch host forwarding on and
+// off with their networks, so the package holds the lock shared.
+const hostForwardingLock = "/run/lock/nsvirt-tests-host-forwarding"
+
+// shareHostForwarding takes hostForwardingLock shared and returns its
+// release; without the lock the tests run anyway.
+func shareHostForwarding() func() {
+	os.MkdirAll("/run/lock", 0o755)
+	f, err := os.OpenFile(hostForwardingLock, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return func() {}
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_SH)
+	return func() { f.Close() }
 }
 
 // strict reports whether missing prerequisites fail tests instead of

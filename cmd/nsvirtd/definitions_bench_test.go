@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	libvirt "github.com/digitalocean/go-libvirt"
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkDefinitions defines and undefines 1,000 domains, and compares
@@ -56,7 +58,11 @@ func BenchmarkDefinitions(b *testing.B) {
 	if got := len(strings.Fields(string(out))); got != n {
 		b.Fatalf("virsh lists %d domains, want %d", got, n)
 	}
-	lm, um := median(list), median(uri)
+	floor := make([]time.Duration, benchRuns)
+	for i := range floor {
+		floor[i] = socketRoundTrips(b, n)
+	}
+	lm, um, fm := median(list), median(uri), median(floor)
 	b.ReportMetric(float64(define+undefine)/1e6, "define+undefine-ms")
 	b.ReportMetric(float64(lm)/float64(um), "list/uri")
 	fmt.Printf("\ndefinitions benchmark (%d domains; medians of %d runs)\n", n, benchRuns)
@@ -64,6 +70,46 @@ func BenchmarkDefinitions(b *testing.B) {
 	fmt.Printf("  %-46s %10s  (define %s, undefine %s)\n", "", "", ms(define), ms(undefine))
 	fmt.Printf("  %-46s %10s\n", "virsh uri (client floor)", ms(um))
 	fmt.Printf("  %-46s %10s  %.2fx virsh uri (target <= 1.5x)\n", "virsh list --all with 1,000 domains", ms(lm), float64(lm)/float64(um))
+	// virsh sends one DOMAIN_GET_STATE per listed domain, one after the
+	// other, so no server can list faster than this bound.
+	fmt.Printf("  %-46s %10s  (cat echoing over a unix socket)\n", "1,000 bare socket round trips", ms(fm))
+	fmt.Printf("  %-46s %10s  %.2fx virsh uri\n", "lower bound for any server: uri + round trips", ms(um+fm), float64(um+fm)/float64(um))
+}
+
+// socketRoundTrips times n round trips of a 28-byte message (a libvirt
+// call header) between this process and cat(1) over a unix socket pair,
+// with blocking system calls: the cost of a call when neither side does
+// any work, and the floor under one RPC of a strictly sequential client.
+func socketRoundTrips(tb testing.TB, n int) time.Duration {
+	tb.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	child := os.NewFile(uintptr(fds[1]), "cat-end")
+	cmd := exec.Command("cat")
+	cmd.Stdin, cmd.Stdout = child, child
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	child.Close()
+	defer cmd.Wait()
+	defer unix.Close(fds[0])
+	msg, buf := make([]byte, 28), make([]byte, 64)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := unix.Write(fds[0], msg); err != nil {
+			tb.Fatal(err)
+		}
+		for got := 0; got < len(msg); {
+			m, err := unix.Read(fds[0], buf)
+			if err != nil || m == 0 {
+				tb.Fatalf("read from cat: %v", err)
+			}
+			got += m
+		}
+	}
+	return time.Since(start)
 }
 
 // BenchmarkPythonRPC runs the python3-libvirt loop libvirt's figures come

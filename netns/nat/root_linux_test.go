@@ -97,6 +97,11 @@ func TestRootApplyModes(t *testing.T) {
 	name := "nat test/" + nstest.RandHex(4)
 	t.Cleanup(func() { Remove(name) })
 
+	// A new namespace copies the host's ip_forward: start from 0 so that
+	// Release has a value of its own to restore.
+	if err := os.WriteFile("/proc/sys/"+IPv4Forward, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sysctls := NewSysctls("", t.TempDir()) // this namespace's own /proc/sys/net
 	n := l.network(name, NAT)
 	if err := sysctls.Acquire(name, ForwardSysctls(n)...); err != nil {

@@ -59,6 +59,8 @@ func InThrowawayNetns(t *testing.T, why string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
+	unlock := lockHostForwarding(t)
+	defer unlock()
 	before := HostForwarding()
 	cmd := exec.Command(unshare, "--net", "--", self, "-test.run=^"+regexp.QuoteMeta(t.Name())+"$",
 		"-test.v", "-test.count=1", "-test.timeout=5m")
@@ -75,6 +77,29 @@ func InThrowawayNetns(t *testing.T, why string) bool {
 		t.Skip("skipped in the new network namespace (see the log above)")
 	}
 	return false
+}
+
+// HostForwardingLock is a lock file shared by every test package that
+// touches or checks the host's forwarding sysctls: InThrowawayNetns holds
+// it exclusively around its check, and cmd/nsvirtd's end-to-end tests,
+// whose daemons start forwarding networks on the host, hold it shared
+// for their whole run (go test runs packages side by side).
+const HostForwardingLock = "/run/lock/nsvirt-tests-host-forwarding"
+
+// lockHostForwarding takes HostForwardingLock exclusively, waiting for
+// other test packages, and returns its release.
+func lockHostForwarding(t testing.TB) func() {
+	t.Helper()
+	os.MkdirAll("/run/lock", 0o755)
+	f, err := os.OpenFile(HostForwardingLock, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatalf("open the host forwarding test lock: %v", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("lock %s: %v", HostForwardingLock, err)
+	}
+	return func() { f.Close() }
 }
 
 // Peer is a network namespace held open by a sleeping process.
