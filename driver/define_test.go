@@ -41,6 +41,7 @@ func (td *testDriver) open(t *testing.T) {
 		t.Fatal(err)
 	}
 	td.Driver = d
+	<-d.autostarted // start every test from a settled driver
 	d.Subscribe(func(ev Event) {
 		td.mu.Lock()
 		td.events = append(td.events, ev)

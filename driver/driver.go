@@ -78,6 +78,9 @@ type Driver struct {
 	nets networks
 	// spare holds a monitor started ahead of the next container start.
 	spare chan *monitor.Spare
+	// autostarted is closed when the start-up autostart of domains, which
+	// runs in the background, has finished; Close waits for it.
+	autostarted chan struct{}
 }
 
 // New opens the driver: it creates its directories, takes the state
@@ -116,7 +119,7 @@ func New(cfg Config) (*Driver, error) {
 	cfg.Log.Info("cgroup layout", "layout", layout.Describe())
 	d := &Driver{
 		cfg: cfg, log: cfg.Log, host: host.New(), store: store{dir: cfg.ConfigDir}, exe: exe, layout: layout,
-		spare: make(chan *monitor.Spare, 1),
+		spare: make(chan *monitor.Spare, 1), autostarted: make(chan struct{}),
 	}
 	d.doms.init()
 	d.nets.init(cfg)
@@ -129,7 +132,10 @@ func New(cfg Config) (*Driver, error) {
 	d.openNetworks(cfg.DefaultNetworkSubnet)
 	d.reconnect()
 	d.autostartNetworks()
-	go d.autostart()
+	go func() {
+		defer close(d.autostarted)
+		d.autostart()
+	}()
 	return d, nil
 }
 
@@ -170,12 +176,14 @@ func lockPIDFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-// Close releases the driver. Running containers keep running; a new
-// driver on the same directories finds them again.
+// Close releases the driver once the start-up autostart has finished.
+// Running containers keep running; a new driver on the same directories
+// finds them again.
 func (d *Driver) Close() error {
 	if d.lock == nil {
 		return nil
 	}
+	<-d.autostarted
 	select {
 	case s := <-d.spare:
 		s.Discard()
