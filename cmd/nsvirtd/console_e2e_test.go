@@ -50,7 +50,7 @@ func (tm *tmux) exited(session string) string {
 	tm.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		if b, err := os.ReadFile(filepath.Join(tm.dir, session)); err == nil && len(b) > 0 {
+		if b, err := os.ReadFile(filepath.Join(tm.dir, session)); err == nil && strings.HasSuffix(string(b), "\n") {
 			return strings.TrimSpace(string(b))
 		}
 		if time.Now().After(deadline) {

@@ -428,7 +428,10 @@ func TestEnforcement(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		share := (usage() - u0) / float64(time.Since(t0).Nanoseconds())
 		t.Logf("busy loop under quota 25000/100000 used %.1f%% of a CPU", share*100)
-		if share < 0.18 || share > 0.30 {
+		// The upper bound is the enforcement; the lower one, loose because
+		// other test packages may load the host, catches a quota written
+		// ten times too small.
+		if share < 0.10 || share > 0.30 {
 			t.Errorf("busy loop used %.1f%% of a CPU, want about 25%%", share*100)
 		}
 		d.virsh("destroy", "busy1")
