@@ -195,6 +195,18 @@ func resources(t testing.TB) (goroutines, fds int) {
 	return runtime.NumGoroutine(), len(ents)
 }
 
+// waitNoConns waits until the server holds no connection, and fails the
+// test when it still holds some after 10 s.
+func waitNoConns(t testing.TB, s *Server) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); s.Conns() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open", s.Conns())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // waitSettled waits until the goroutine and descriptor counts are back at
 // (or below) the baseline, and fails the test when they do not get there.
 func waitSettled(t testing.TB, baseG, baseFD int) {

@@ -87,9 +87,7 @@ func TestKeepaliveSilentClientDropped(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("drop took %v", d)
 	}
-	for s.Conns() != 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitNoConns(t, s)
 }
 
 // TestClientPingGetsPong answers a client's own PING.
