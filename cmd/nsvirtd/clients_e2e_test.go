@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,6 +56,19 @@ func TestEnterNamespace(t *testing.T) {
 	waitMarker(t, markers, "en2")
 	out := d.virsh("lxc-enter-namespace", "en2", "--noseclabel", "--", "/bin/sh", "-c", "id -u; touch /root/entered && echo wrote")
 	wantContains(t, out, "0\n", "wrote")
+	// The file belongs to host root (the README says so) until the
+	// command gives it to the host uid of the container's root.
+	entered := filepath.Join(uroot, "root", "entered")
+	wantOwner := func(want uint32) {
+		t.Helper()
+		var st syscall.Stat_t
+		if err := syscall.Stat(entered, &st); err != nil || st.Uid != want {
+			t.Errorf("owner of %s: %d %v, want %d", entered, st.Uid, err, want)
+		}
+	}
+	wantOwner(0)
+	d.virsh("lxc-enter-namespace", "en2", "--noseclabel", "--", "/bin/chown", "200000:200000", "/root/entered")
+	wantOwner(200000)
 	d.virsh("destroy", "en2")
 	expectClean(t, d, root, uroot, markers)
 }
