@@ -21,14 +21,16 @@ type tmux struct {
 func newTmux(t testing.TB) *tmux {
 	t.Helper()
 	requireTool(t, "tmux", "tmux")
-	tm := &tmux{t: t, socket: fmt.Sprintf("nsvirt-test-%d-%d", os.Getpid(), time.Now().UnixNano()), dir: t.TempDir()}
-	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	// A socket of its own under the test's directory: the tmux server
+	// leaves its socket file behind, and this one goes with the directory.
+	tm := &tmux{t: t, socket: filepath.Join(t.TempDir(), "tmux.sock"), dir: t.TempDir()}
+	t.Cleanup(func() { exec.Command("tmux", "-S", tm.socket, "kill-server").Run() })
 	return tm
 }
 
 func (tm *tmux) run(args ...string) string {
 	tm.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", tm.socket}, args...)...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-S", tm.socket}, args...)...).CombinedOutput()
 	if err != nil {
 		tm.t.Fatalf("tmux %v: %v\n%s", args, err, out)
 	}
