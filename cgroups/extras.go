@@ -15,8 +15,9 @@ import (
 // setExtras writes what convert leaves out of the library's resources:
 // block I/O weights (the library picks blkio.weight or blkio.bfq.weight
 // once per process and converts io.weight), cpu.max on v2 (the library
-// resets the half not given), and hugetlb limits held by a hybrid host's
-// unified hierarchy (the library's v1 manager knows only v1 hugetlb).
+// resets the half not given), the soft limit on v2 (memory.high, as
+// libvirt writes it) and hugetlb limits held by a hybrid host's unified
+// hierarchy (the library's v1 manager knows only v1 hugetlb).
 func (g *Group) setExtras(r Resources) error {
 	if err := g.setBlkioWeights(r); err != nil {
 		return err
@@ -25,11 +26,26 @@ func (g *Group) setExtras(r Resources) error {
 		if err := g.setCPUMax(r.CPUPeriod, r.CPUQuota); err != nil {
 			return err
 		}
+		if err := g.setMemoryHigh(r.MemorySoftLimit); err != nil {
+			return err
+		}
 	}
 	if g.layout.hugetlbInUnified() {
 		return g.setUnifiedHugetlb(r.Hugepages)
 	}
 	return nil
+}
+
+// setMemoryHigh writes a v2 soft limit to memory.high: bytes, or "max"
+// for Unlimited; zero leaves it alone.
+func (g *Group) setMemoryHigh(soft int64) error {
+	switch soft {
+	case 0:
+		return nil
+	case Unlimited:
+		return writeFile(g.Dir(""), "memory.high", "max")
+	}
+	return writeFile(g.Dir(""), "memory.high", strconv.FormatInt(soft, 10))
 }
 
 // setBlkioWeights writes the group weight and the per-device weights.

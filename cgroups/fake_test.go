@@ -44,7 +44,7 @@ var v1Defaults = map[string]map[string]string{
 var v2Defaults = map[string]string{
 	"cgroup.controllers": "cpuset cpu io memory hugetlb pids", "cgroup.subtree_control": "",
 	"cgroup.procs": "", "cpu.weight": "100", "cpu.max": "max 100000", "cpuset.cpus": "", "cpuset.mems": "",
-	"memory.max": "max", "memory.low": "0", "memory.swap.max": "max", "io.weight": "default 100",
+	"memory.max": "max", "memory.high": "max", "memory.low": "0", "memory.swap.max": "max", "io.weight": "default 100",
 	"io.max": "", "pids.max": "max", "hugetlb.2MB.max": "max",
 }
 

@@ -11,8 +11,11 @@ import (
 // Resources are a domain's limits in cgroup terms. Zero values leave a
 // setting alone; Unlimited removes a limit.
 type Resources struct {
-	MemoryLimit     int64 // bytes (memory.limit_in_bytes / memory.max)
-	MemorySoftLimit int64 // bytes (memory.soft_limit_in_bytes / memory.low)
+	MemoryLimit int64 // bytes (memory.limit_in_bytes / memory.max)
+	// MemorySoftLimit is in bytes: memory.soft_limit_in_bytes, or on v2
+	// memory.high, where libvirt writes it (the library would write
+	// memory.low, a protection rather than a limit).
+	MemorySoftLimit int64
 	// MemorySwapLimit is memory plus swap, as libvirt's swap_hard_limit
 	// and cgroup v1's memory.memsw.limit_in_bytes count it. On v2 the
 	// memory limit is subtracted for memory.swap.max, so MemoryLimit must
@@ -83,24 +86,25 @@ type HugepageLimit struct {
 }
 
 // convert maps r to the library's resources for layout l. It leaves out
-// what setExtras writes instead: block I/O weights, cpu.max on v2, and
-// hugetlb limits that live in a hybrid host's unified hierarchy.
+// what setExtras writes instead: block I/O weights, cpu.max and
+// memory.high on v2, and hugetlb limits that live in a hybrid host's
+// unified hierarchy.
 func (r Resources) convert(l *Layout) (*ocg.Resources, error) {
 	if err := r.validate(l); err != nil {
 		return nil, err
 	}
 	res := &ocg.Resources{
-		Memory:            r.MemoryLimit,
-		MemoryReservation: r.MemorySoftLimit,
-		MemorySwap:        r.MemorySwapLimit,
-		CpusetCpus:        r.CPUSetCPUs,
-		CpusetMems:        r.CPUSetMems,
+		Memory:     r.MemoryLimit,
+		MemorySwap: r.MemorySwapLimit,
+		CpusetCpus: r.CPUSetCPUs,
+		CpusetMems: r.CPUSetMems,
 	}
 	if l.Mode == V2 {
 		// libvirt writes <shares> to cpu.weight as it is; the library
 		// would convert it.
 		res.CpuWeight = r.CPUShares
 	} else {
+		res.MemoryReservation = r.MemorySoftLimit
 		res.CpuShares, res.CpuPeriod, res.CpuQuota = r.CPUShares, r.CPUPeriod, r.CPUQuota
 	}
 	if r.PidsMax != 0 {

@@ -13,7 +13,8 @@ var v2Cases = []resourceCase{
 	{name: "memory limit", r: Resources{MemoryLimit: 256 * mib},
 		want: map[string]string{"memory.max": "268435456", "memory.swap.max": "max", "memory.low": "0"}},
 	{name: "soft limit", r: Resources{MemorySoftLimit: 128 * mib},
-		want: map[string]string{"memory.low": "134217728", "memory.max": "max"}},
+		// memory.high, as libvirt writes it; memory.low is a protection.
+		want: map[string]string{"memory.high": "134217728", "memory.low": "0", "memory.max": "max"}},
 	{name: "memory and swap", r: Resources{MemoryLimit: 256 * mib, MemorySwapLimit: 512 * mib},
 		// memory.swap.max is swap alone: memory+swap less memory.
 		want: map[string]string{"memory.max": "268435456", "memory.swap.max": "268435456"}},
@@ -26,7 +27,8 @@ var v2Cases = []resourceCase{
 	{name: "swap unlimited", prep: func(f *fakeHost) { f.set("memory.swap.max", "0") },
 		r:    Resources{MemoryLimit: 256 * mib, MemorySwapLimit: Unlimited},
 		want: map[string]string{"memory.max": "268435456", "memory.swap.max": "max"}},
-	{name: "soft limit unlimited", r: Resources{MemorySoftLimit: Unlimited}, want: map[string]string{"memory.low": "max"}},
+	{name: "soft limit unlimited", prep: func(f *fakeHost) { f.set("memory.high", "134217728") },
+		r: Resources{MemorySoftLimit: Unlimited}, want: map[string]string{"memory.high": "max", "memory.low": "0"}},
 	{name: "cpu shares unchanged in cpu.weight", r: Resources{CPUShares: 512}, want: map[string]string{"cpu.weight": "512"}},
 	{name: "cpu shares 1", r: Resources{CPUShares: 1}, want: map[string]string{"cpu.weight": "1"}},
 	{name: "cpu shares 10000", r: Resources{CPUShares: 10000}, want: map[string]string{"cpu.weight": "10000"}},
