@@ -52,7 +52,7 @@ func (g *Group) setMemoryHigh(soft int64) error {
 func (g *Group) setBlkioWeights(r Resources) error {
 	var devs []BlkioDevice
 	for _, d := range r.BlkioDevices {
-		if d.Weight != 0 {
+		if d.Weight != 0 || d.ResetWeight {
 			devs = append(devs, d)
 		}
 	}
@@ -77,11 +77,24 @@ func (g *Group) setBlkioWeights(r Resources) error {
 		}
 	}
 	for _, d := range devs {
-		if err := writeFile(dir, device, deviceValue(d, strconv.Itoa(int(d.Weight)))); err != nil {
+		if err := writeFile(dir, device, deviceValue(d, weightValue(d, device == "blkio.weight_device"))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// weightValue is what a device weight file takes for d: its weight, or
+// for a reset "default" (BFQ's and v2's files; BFQ refuses 0 with
+// ERANGE), or 0 in CFQ's blkio.weight_device, which 0 clears.
+func weightValue(d BlkioDevice, cfq bool) string {
+	switch {
+	case d.Weight != 0:
+		return strconv.Itoa(int(d.Weight))
+	case cfq:
+		return "0"
+	}
+	return "default"
 }
 
 // setIOWeights writes weights on v2 as libvirt does: io.bfq.weight when
@@ -103,7 +116,7 @@ func setIOWeights(dir string, weight uint16, devs []BlkioDevice) error {
 		}
 	}
 	for _, d := range devs {
-		if err := writeFile(dir, deviceFile, deviceValue(d, strconv.Itoa(int(d.Weight)))); err != nil {
+		if err := writeFile(dir, deviceFile, deviceValue(d, weightValue(d, false))); err != nil {
 			return err
 		}
 	}

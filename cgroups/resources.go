@@ -63,10 +63,13 @@ const Unlimited = -1
 type BlkioDevice struct {
 	Major, Minor int64
 	Weight       uint16 // the device's weight, in the file the group weight uses
-	ReadBps      uint64 // bytes per second
-	WriteBps     uint64 // bytes per second
-	ReadIOPS     uint64 // requests per second
-	WriteIOPS    uint64 // requests per second
+	// ResetWeight removes the device's own weight (Weight zero), so that
+	// the group weight applies to it again.
+	ResetWeight bool
+	ReadBps     uint64 // bytes per second
+	WriteBps    uint64 // bytes per second
+	ReadIOPS    uint64 // requests per second
+	WriteIOPS   uint64 // requests per second
 }
 
 // DeviceRule allows a device (Type 'c', 'b' or 'a' for all) by number,

@@ -64,6 +64,13 @@ var v1Cases = []resourceCase{
 		absent: []string{"blkio.weight_device", "blkio.weight"}},
 	{name: "device weight, CFQ", prep: withCFQ, r: Resources{BlkioDevices: []BlkioDevice{{Major: 8, Minor: 0, Weight: 200}}},
 		want: map[string]string{"blkio.weight_device": "8:0 200", "blkio.bfq.weight_device": ""}},
+	// BFQ refuses "8:0 0" with ERANGE; "default" removes the device's weight.
+	{name: "device weight reset, BFQ only", r: Resources{BlkioDevices: []BlkioDevice{{Major: 8, Minor: 0, ResetWeight: true}}},
+		want: map[string]string{"blkio.bfq.weight_device": "8:0 default"}},
+	{name: "device weight reset, CFQ", prep: withCFQ, r: Resources{BlkioDevices: []BlkioDevice{{Major: 8, Minor: 0, ResetWeight: true}}},
+		want: map[string]string{"blkio.weight_device": "8:0 0", "blkio.bfq.weight_device": ""}},
+	{name: "a throttled device's weight left alone", r: Resources{BlkioDevices: []BlkioDevice{{Major: 8, Minor: 0, ReadBps: mib}}},
+		want: map[string]string{"blkio.bfq.weight_device": ""}},
 	{name: "throttles", r: Resources{BlkioDevices: []BlkioDevice{{Major: 8, Minor: 16, ReadBps: 1 * mib, WriteBps: 2 * mib, ReadIOPS: 100, WriteIOPS: 200}}},
 		want: map[string]string{
 			"blkio.throttle.read_bps_device": "8:16 1048576", "blkio.throttle.write_bps_device": "8:16 2097152",

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"slices"
 	"strings"
 
 	"libvirt.org/go/libvirtxml"
@@ -119,20 +120,20 @@ func (d *Driver) applyTuning(dom *domain, live *xmlconf.Domain) error {
 }
 
 // withDropped adds the block devices that old had tuning for and devs
-// lacks, with no limits, so that their limits are removed.
+// lacks, with no limits, so that their limits are removed, and marks the
+// weights that old had and devs no longer has for removal.
 func withDropped(devs []cgroups.BlkioDevice, old *libvirtxml.Domain) []cgroups.BlkioDevice {
 	var before cgroups.Resources
 	if blkioResources(old, &before) != nil {
 		return devs
 	}
 	for _, o := range before.BlkioDevices {
-		found := false
-		for _, n := range devs {
-			found = found || n.Major == o.Major && n.Minor == o.Minor
-		}
-		if !found {
+		i := slices.IndexFunc(devs, func(n cgroups.BlkioDevice) bool { return n.Major == o.Major && n.Minor == o.Minor })
+		if i < 0 {
+			i = len(devs)
 			devs = append(devs, cgroups.BlkioDevice{Major: o.Major, Minor: o.Minor})
 		}
+		devs[i].ResetWeight = o.Weight != 0 && devs[i].Weight == 0
 	}
 	return devs
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"libvirt.org/go/libvirtxml"
+
 	"github.com/nsvirt/nsvirt/cgroups"
 )
 
@@ -205,5 +207,42 @@ func TestStatsOfInactiveDomains(t *testing.T) {
 		if k := kindOf(t, call); k != KindOperationInvalid {
 			t.Errorf("inactive domain: %v", call)
 		}
+	}
+}
+
+// TestWithDroppedResetsWeights checks what a live blkiotune change asks
+// of the cgroup: a device dropped from the definition loses its limits
+// and weight, a device whose weight went to zero loses its weight, and a
+// device that never had one is not asked to reset it.
+func TestWithDroppedResetsWeights(t *testing.T) {
+	dev := blockDevice(t)
+	old := &libvirtxml.Domain{BlockIOTune: &libvirtxml.DomainBlockIOTune{
+		Device: []libvirtxml.DomainBlockIOTuneDevice{{Path: dev, Weight: 300, ReadBytesSec: 1024}}}}
+	var before cgroups.Resources
+	if err := blkioResources(old, &before); err != nil {
+		t.Fatal(err)
+	}
+	major, minor := before.BlkioDevices[0].Major, before.BlkioDevices[0].Minor
+	tests := []struct {
+		name string
+		devs []cgroups.BlkioDevice
+		want cgroups.BlkioDevice
+	}{
+		{"dropped", nil, cgroups.BlkioDevice{Major: major, Minor: minor, ResetWeight: true}},
+		{"weight to zero", []cgroups.BlkioDevice{{Major: major, Minor: minor, ReadBps: 1024}},
+			cgroups.BlkioDevice{Major: major, Minor: minor, ReadBps: 1024, ResetWeight: true}},
+		{"weight kept", []cgroups.BlkioDevice{{Major: major, Minor: minor, Weight: 200}},
+			cgroups.BlkioDevice{Major: major, Minor: minor, Weight: 200}},
+	}
+	for _, tt := range tests {
+		got := withDropped(tt.devs, old)
+		if len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: got %+v, want [%+v]", tt.name, got, tt.want)
+		}
+	}
+	noWeight := &libvirtxml.Domain{BlockIOTune: &libvirtxml.DomainBlockIOTune{
+		Device: []libvirtxml.DomainBlockIOTuneDevice{{Path: dev, ReadBytesSec: 1024}}}}
+	if got := withDropped(nil, noWeight); len(got) != 1 || got[0].ResetWeight {
+		t.Errorf("a device that had no weight: got %+v, want one entry without ResetWeight", got)
 	}
 }

@@ -218,6 +218,15 @@ func TestLiveTuning(t *testing.T) {
 	wantFile(t, "memory", id, "live1", "memory.limit_in_bytes", strconv.Itoa(48<<20))
 
 	mm := fmt.Sprintf("%d:%d", major, minor)
+	// With no group weight set, a device weight set back to 0 must be
+	// removed by itself (BFQ refuses "MAJ:MIN 0"; writing the group
+	// weight, below, would clear it as a side effect).
+	d.virsh("blkiotune", "live1", "--device-weights", dev+",300", "--live")
+	wantContains(t, cgread(t, "blkio", id, "live1", "blkio.bfq.weight_device"), mm+" 300")
+	d.virsh("blkiotune", "live1", "--device-weights", dev+",0", "--live")
+	if got := cgread(t, "blkio", id, "live1", "blkio.bfq.weight_device"); strings.Contains(got, mm) {
+		t.Errorf("bfq.weight_device still weighs %s after its weight was set to 0: %q", mm, got)
+	}
 	d.virsh("blkiotune", "live1", "--weight", "700", "--live")
 	d.virsh("blkiotune", "live1", "--device-weights", dev+",250", "--device-read-bytes-sec", dev+",2097152", "--live")
 	if w := cgread(t, "blkio", id, "live1", "blkio.bfq.weight"); !strings.Contains(w, "700") {
@@ -231,6 +240,9 @@ func TestLiveTuning(t *testing.T) {
 	d.virsh("blkiotune", "live1", "--device-read-bytes-sec", dev+",0", "--device-weights", dev+",0", "--live")
 	if got := cgread(t, "blkio", id, "live1", "blkio.throttle.read_bps_device"); strings.Contains(got, mm) {
 		t.Errorf("read_bps_device still limits %s: %q", mm, got)
+	}
+	if got := cgread(t, "blkio", id, "live1", "blkio.bfq.weight_device"); strings.Contains(got, mm) {
+		t.Errorf("bfq.weight_device still weighs %s: %q", mm, got)
 	}
 	if out := d.virsh("blkiotune", "live1"); strings.Contains(out, dev) {
 		t.Errorf("the removed limit is still listed:\n%s", out)
