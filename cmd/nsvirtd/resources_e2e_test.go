@@ -440,11 +440,14 @@ func TestEnforcement(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		share := (usage() - u0) / float64(time.Since(t0).Nanoseconds())
 		t.Logf("busy loop under quota 25000/100000 used %.1f%% of a CPU", share*100)
-		// The upper bound is the enforcement; the lower one, loose because
-		// other test packages may load the host, catches a quota written
-		// ten times too small.
-		if share < 0.10 || share > 0.30 {
+		// The upper bound and the throttling are the enforcement; the
+		// lower bound leaves room for other test packages loading the
+		// host and still catches a quota written several times too small.
+		if share < 0.15 || share > 0.30 {
 			t.Errorf("busy loop used %.1f%% of a CPU, want about 25%%", share*100)
+		}
+		if st := cgread(t, "cpu", id, "busy1", "cpu.stat"); !regexp.MustCompile(`nr_throttled [1-9]`).MatchString(st) {
+			t.Errorf("the busy loop was never throttled:\n%s", st)
 		}
 		d.virsh("destroy", "busy1")
 	})
