@@ -103,7 +103,11 @@ type knownNames struct {
 // empty element or zero attribute the model leaves out counts as lost only
 // when its name is unknown to the model (a typo, say): known ones are
 // defaults the model does not write.
-var modelNames = sync.OnceValue(func() knownNames {
+var modelNames = sync.OnceValue(func() knownNames { return namesOf(reflect.TypeOf(libvirtxml.Domain{})) })
+
+// namesOf collects the XML element and attribute names of the libvirtxml
+// model rooted at t, following its fields' struct tags.
+func namesOf(t reflect.Type) knownNames {
 	k := knownNames{elements: map[string]bool{}, attrs: map[string]bool{}}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type)
@@ -130,9 +134,9 @@ var modelNames = sync.OnceValue(func() knownNames {
 			walk(f.Type)
 		}
 	}
-	walk(reflect.TypeOf(libvirtxml.Domain{}))
+	walk(t)
 	return k
-})
+}
 
 // isZero reports whether s is a value the model treats as absent: empty,
 // white space or a number equal to zero.

@@ -554,33 +554,10 @@ func removeNamed(n *xnode, local string) {
 // netModelNames are the element and attribute names of libvirtxml's
 // network model; see modelNames.
 var netModelNames = sync.OnceValue(func() knownNames {
-	k := knownNames{elements: map[string]bool{"title": true, "description": true}, attrs: map[string]bool{}}
-	seen := map[reflect.Type]bool{}
-	var walk func(reflect.Type)
-	walk = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || seen[t] {
-			return
-		}
-		seen[t] = true
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("xml"), ",")
-			if j := strings.LastIndexByte(name, ' '); j >= 0 {
-				name = name[j+1:]
-			}
-			switch {
-			case strings.Contains(opts, "attr"):
-				k.attrs[name] = true
-			case name != "" && name != "-":
-				k.elements[name] = true
-			}
-			walk(f.Type)
-		}
-	}
-	walk(reflect.TypeOf(libvirtxml.Network{}))
+	// libvirt's network XML has <title> and <description>; libvirtxml's
+	// Network model does not.
+	k := namesOf(reflect.TypeOf(libvirtxml.Network{}))
+	k.elements["title"], k.elements["description"] = true, true
 	return k
 })
 
