@@ -343,18 +343,9 @@ func decodeNetworkChecked(root *xnode) (*Network, droppedItems, error) {
 	if err != nil {
 		return nil, dropped, errf(ErrInternal, "reread the network model: %v", err)
 	}
-	lost := compareNetworkNode(root, out, []*xnode{root})
-	for _, l := range lost {
-		dropped.schema = append(dropped.schema, l.msg)
-	}
-	if len(lost) == 0 {
+	if !dropped.dropLost(root, compareNetworkNode(root, out, []*xnode{root})) {
 		return n, dropped, nil
 	}
-	for _, l := range lost {
-		l.mark()
-	}
-	prune(root)
-	dropped.silent = nil
 	n, err = decodeNetwork(root, &dropped)
 	return n, dropped, err
 }

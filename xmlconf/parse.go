@@ -118,20 +118,29 @@ func decodeChecked(root *xnode) (*Domain, droppedItems, error) {
 	if err != nil {
 		return nil, dropped, errf(ErrInternal, "reread the document model: %v", err)
 	}
-	lost := compareTrees(root, out)
+	if !dropped.dropLost(root, compareTrees(root, out)) {
+		return d, dropped, nil
+	}
+	d, err = decodeDomain(root, &dropped)
+	return d, dropped, err
+}
+
+// dropLost records what the model lost as schema errors and, when it lost
+// anything, removes those parts from root so that a second decode keeps
+// the rest; it reports whether root changed.
+func (dropped *droppedItems) dropLost(root *xnode, lost []lostItem) bool {
 	for _, l := range lost {
 		dropped.schema = append(dropped.schema, l.msg)
 	}
 	if len(lost) == 0 {
-		return d, dropped, nil
+		return false
 	}
 	for _, l := range lost {
 		l.mark()
 	}
 	prune(root)
 	dropped.silent = nil
-	d, err = decodeDomain(root, &dropped)
-	return d, dropped, err
+	return true
 }
 
 // decodeDomain decodes root with libvirtxml and applies what libvirt's
