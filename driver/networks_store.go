@@ -137,7 +137,7 @@ type storedNetwork struct {
 	autostart bool
 }
 
-// loadConfigs reads every definition in NETWORK_DIR. A file that cannot be
+// loadNetworkConfigs reads every definition in NETWORK_DIR. A file that cannot be
 // used is logged with its reason and skipped. A definition that lacked a
 // UUID or bridge MAC address gets one generated and is saved again, as
 // libvirt does, so that it keeps them across restarts.

@@ -79,7 +79,7 @@ type storedDomain struct {
 	autostart bool
 }
 
-// load reads every definition in the directory, including ones libvirt
+// loadConfigs reads every definition in the directory, including ones libvirt
 // wrote. A file that cannot be used is logged with its reason and skipped:
 // one bad file never stops the daemon.
 func (d *Driver) loadConfigs() []storedDomain {
